@@ -1,0 +1,27 @@
+//! lockgraph-detect: the event model, the lock-order graph, the wait-for analysis and findings.
+//!
+//! This crate knows nothing about threads or locks at run time. It consumes
+//! descriptions of what happened (an acquisition with the locks then held, a
+//! thread blocked on an object) and returns [`Finding`]s. The live runtime
+//! (`lockgraph`) and post-mortem analysis feed it the same way, which is what
+//! makes their findings identical.
+//!
+//! Table of contents:
+//! - [`model`]: ids, sites, objects, threads, lock modes, stacks.
+//! - [`finding`]: the finding data model, kinds, severities, fingerprints.
+//! - [`order`]: the lock-order graph with its incremental cycle check.
+//! - [`waitfor`]: cycles in the wait-for relation (real deadlocks).
+//! - [`selfwait`]: a thread acquiring what it already holds.
+
+pub mod finding;
+pub mod model;
+pub mod order;
+pub mod selfwait;
+pub mod waitfor;
+
+pub use finding::{Evidence, Finding, Fingerprint, Kind, ObjectRef, Op, Severity, ThreadRef};
+pub use model::{
+    Frame, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, Stack, StackRef, ThreadId,
+    ThreadInfo,
+};
+pub use order::{Acquisition, LockOrderGraph};

@@ -1,0 +1,499 @@
+//! The lock-order graph: which lock was held while which other was acquired,
+//! and the incremental check that reports a cycle when an acquisition closes one.
+//!
+//! Nodes are lock *instances* (two accounts created at one site are two
+//! nodes). An edge `A → B` says "some thread acquired B, blocking, while it
+//! held A"; one edge stands for every time that happened and keeps what the
+//! cycle verdict needs:
+//!
+//! - the threads that formed it (a cycle formed by one thread alone cannot
+//!   deadlock by itself: it is reported as a warning);
+//! - the *gates*: locks held exclusively every time the edge was formed. A
+//!   cycle whose edges all share a gate is serialized by it and is silent;
+//! - the modes the two ends were held in. A read acquisition only blocks if
+//!   the lock is ever write-locked, so a cycle of read-read edges with no
+//!   writer is silent (see [`LockOrderGraph::cycle_verdict`]).
+//!
+//! The graph may therefore contain silent cycles, which is why it is a plain
+//! [`StableGraph`] with a reachability search per new fact rather than
+//! petgraph's `Acyclic`, which refuses any cycle. The search only runs when
+//! the runtime learns something new (a first-seen edge, a new thread on an
+//! edge, a shrunk gate set, a lock's first write), never on the steady path.
+
+use std::collections::{HashMap, VecDeque};
+
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
+use petgraph::visit::{EdgeRef, NodeIndexable};
+use petgraph::Direction;
+
+use crate::finding::{Cast, Evidence, Finding, Fingerprint, Kind, Op, Severity};
+use crate::model::{HeldLock, Mode, ObjectId, ObjectInfo, Site, StackRef, ThreadId, ThreadInfo};
+
+/// One blocking acquisition, as the graph needs to know it.
+#[derive(Clone, Debug)]
+pub struct Acquisition<'a> {
+    /// The acquiring thread.
+    pub thread: &'a ThreadInfo,
+    /// The lock being acquired.
+    pub object: ObjectId,
+    /// The mode it is acquired in.
+    pub mode: Mode,
+    /// Where it is acquired.
+    pub site: Site,
+    /// The locks the thread holds at that moment, oldest first.
+    pub held: &'a [HeldLock],
+    /// The call stack of this acquisition, if captured.
+    pub stack: Option<StackRef>,
+}
+
+/// How many distinct threads an edge remembers by name; beyond that it only counts.
+const THREADS_KEPT: usize = 4;
+/// How many path expansions the search for a better cycle may spend.
+const SEARCH_BUDGET: usize = 4096;
+
+#[derive(Debug)]
+struct Node {
+    info: ObjectInfo,
+    /// Whether the lock was ever acquired for writing.
+    written: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Sample {
+    thread: ThreadInfo,
+    held_site: Site,
+    site: Site,
+    stack: Option<StackRef>,
+}
+
+#[derive(Debug)]
+struct Edge {
+    first: Sample,
+    threads: Vec<ThreadId>,
+    more_threads: bool,
+    /// Locks held exclusively (and not an end of this edge) every time; sorted.
+    gates: Vec<ObjectId>,
+    held_modes: u8,
+    acquire_modes: u8,
+}
+
+impl Edge {
+    fn add_thread(&mut self, t: ThreadId) -> bool {
+        if self.threads.contains(&t) {
+            return false;
+        }
+        if self.threads.len() < THREADS_KEPT {
+            self.threads.push(t);
+            true
+        } else {
+            let first_extra = !self.more_threads;
+            self.more_threads = true;
+            first_extra
+        }
+    }
+}
+
+/// What the graph concluded about one cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// A deadlock is possible: report at this severity.
+    Report(Severity),
+    /// Every edge was formed under a common exclusive lock.
+    Gated(ObjectId),
+    /// Some edge's acquisition can never block (a read of a lock nobody writes).
+    CannotBlock,
+}
+
+/// The lock-order graph. See the module documentation.
+#[derive(Debug, Default)]
+pub struct LockOrderGraph {
+    g: StableGraph<Node, Edge>,
+    index: HashMap<ObjectId, NodeIndex>,
+    stamp: Vec<u32>,
+    parent: Vec<Option<EdgeIndex>>,
+    epoch: u32,
+}
+
+impl LockOrderGraph {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether the graph has a node for this object.
+    pub fn contains(&self, id: ObjectId) -> bool {
+        self.index.contains_key(&id)
+    }
+
+    /// The object's description, if it has a node.
+    pub fn object(&self, id: ObjectId) -> Option<&ObjectInfo> {
+        self.index.get(&id).map(|&n| &self.g[n].info)
+    }
+
+    /// Number of objects with a node.
+    pub fn node_count(&self) -> usize {
+        self.g.node_count()
+    }
+
+    /// Number of distinct ordered pairs seen.
+    pub fn edge_count(&self) -> usize {
+        self.g.edge_count()
+    }
+
+    /// Makes sure the object has a node; `info` is called only if it has none.
+    pub fn ensure_object(&mut self, id: ObjectId, info: impl FnOnce() -> ObjectInfo) {
+        if !self.index.contains_key(&id) {
+            let n = self.g.add_node(Node {
+                info: info(),
+                written: false,
+            });
+            self.index.insert(id, n);
+        }
+    }
+
+    /// Forgets an object that can never be acquired again (it was dropped).
+    /// Cycles through it can no longer happen, so its edges go too; this is
+    /// what keeps memory bounded by the live locks, not by all locks ever made.
+    pub fn remove_object(&mut self, id: ObjectId) {
+        if let Some(n) = self.index.remove(&id) {
+            self.g.remove_node(n);
+        }
+    }
+
+    /// Records a blocking acquisition and returns the lock-order cycles it closes.
+    ///
+    /// Every object in `acq.held` and `acq.object` must have a node
+    /// ([`Self::ensure_object`]); objects without one are ignored.
+    pub fn on_acquire(&mut self, acq: &Acquisition<'_>) -> Vec<Finding> {
+        let Some(&target) = self.index.get(&acq.object) else {
+            return Vec::new();
+        };
+        let mut changed: Vec<EdgeIndex> = Vec::new();
+        if acq.mode == Mode::Exclusive && !self.g[target].written {
+            self.g[target].written = true;
+            // Read edges into this lock may now block: look at them again.
+            changed.extend(
+                self.g
+                    .edges_directed(target, Direction::Incoming)
+                    .map(|e| e.id()),
+            );
+        }
+        for (i, h) in acq.held.iter().enumerate() {
+            if h.object == acq.object || acq.held[..i].iter().any(|p| p.object == h.object) {
+                continue;
+            }
+            let Some(&from) = self.index.get(&h.object) else {
+                continue;
+            };
+            let mut gates: Vec<ObjectId> = acq
+                .held
+                .iter()
+                .filter(|g| {
+                    g.mode.excludes_other_threads()
+                        && g.object != h.object
+                        && g.object != acq.object
+                })
+                .map(|g| g.object)
+                .collect();
+            gates.sort_unstable();
+            gates.dedup();
+            match self.g.find_edge(from, target) {
+                None => {
+                    let e = self.g.add_edge(
+                        from,
+                        target,
+                        Edge {
+                            first: Sample {
+                                thread: acq.thread.clone(),
+                                held_site: h.site.clone(),
+                                site: acq.site.clone(),
+                                stack: acq.stack.clone(),
+                            },
+                            threads: vec![acq.thread.id],
+                            more_threads: false,
+                            gates,
+                            held_modes: h.mode.bit(),
+                            acquire_modes: acq.mode.bit(),
+                        },
+                    );
+                    changed.push(e);
+                }
+                Some(e) => {
+                    let edge = &mut self.g[e];
+                    let mut news = edge.add_thread(acq.thread.id);
+                    let before = edge.gates.len();
+                    edge.gates.retain(|g| gates.binary_search(g).is_ok());
+                    news |= edge.gates.len() != before;
+                    let (hm, am) = (edge.held_modes, edge.acquire_modes);
+                    edge.held_modes |= h.mode.bit();
+                    edge.acquire_modes |= acq.mode.bit();
+                    news |= hm != edge.held_modes || am != edge.acquire_modes;
+                    if news {
+                        changed.push(e);
+                    }
+                }
+            }
+        }
+        let mut findings: Vec<Finding> = Vec::new();
+        for e in changed {
+            if let Some(f) = self.cycle_through(e, acq) {
+                if !findings.iter().any(|x| x.fingerprint == f.fingerprint) {
+                    findings.push(f);
+                }
+            }
+        }
+        findings
+    }
+
+    /// Judges a cycle given as its edges in order.
+    fn cycle_verdict(&self, cycle: &[EdgeIndex]) -> Verdict {
+        // Gate: a lock every edge was formed under serializes the whole cycle.
+        let mut gates = self.g[cycle[0]].gates.clone();
+        for &e in &cycle[1..] {
+            gates.retain(|g| self.g[e].gates.binary_search(g).is_ok());
+        }
+        if let Some(&g) = gates.first() {
+            return Verdict::Gated(g);
+        }
+        // Every edge must be able to block, or its thread always gets through.
+        for (i, &e) in cycle.iter().enumerate() {
+            let edge = &self.g[e];
+            let (_, target) = self.g.edge_endpoints(e).expect("edge in graph");
+            let next = &self.g[cycle[(i + 1) % cycle.len()]];
+            let exclusive = Mode::Exclusive.bit() | Mode::Upgradable.bit() | Mode::Reentrant.bit();
+            let blocks = edge.acquire_modes & exclusive != 0
+                // `read` queues behind a writer, waiting or active: only if someone writes.
+                || (edge.acquire_modes & Mode::Shared.bit() != 0 && self.g[target].written)
+                // `read_recursive` waits only for an active writer; within this
+                // cycle that is the thread of the next edge holding it exclusively.
+                || (edge.acquire_modes & Mode::SharedRecursive.bit() != 0
+                    && next.held_modes & exclusive != 0);
+            if !blocks {
+                return Verdict::CannotBlock;
+            }
+        }
+        let mut threads: Vec<ThreadId> = Vec::new();
+        let mut many = false;
+        for &e in cycle {
+            many |= self.g[e].more_threads;
+            for t in &self.g[e].threads {
+                if !threads.contains(t) {
+                    threads.push(*t);
+                }
+            }
+        }
+        if many || threads.len() > 1 {
+            Verdict::Report(Severity::Error)
+        } else {
+            Verdict::Report(Severity::Warning)
+        }
+    }
+
+    /// Finds the most serious reportable cycle through edge `e` and builds its finding.
+    fn cycle_through(&mut self, e: EdgeIndex, acq: &Acquisition<'_>) -> Option<Finding> {
+        let (u, v) = self.g.edge_endpoints(e)?;
+        // Shortest path v ⇝ u by breadth-first search; most graphs stop here.
+        let path = self.shortest_path(v, u)?;
+        let mut cycle = vec![e];
+        cycle.extend(path);
+        let mut best = match self.cycle_verdict(&cycle) {
+            Verdict::Report(Severity::Error) => {
+                return Some(self.finding(&cycle, Severity::Error, e, acq))
+            }
+            Verdict::Report(s) => Some((cycle, s)),
+            _ => None,
+        };
+        // The shortest cycle was silent or only a warning: look, within a
+        // budget, for another simple path that makes an error.
+        let mut budget = SEARCH_BUDGET;
+        let mut stack: Vec<(NodeIndex, Vec<EdgeIndex>)> = vec![(v, Vec::new())];
+        while let Some((n, path)) = stack.pop() {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            for out in self.g.edges_directed(n, Direction::Outgoing) {
+                let next = out.target();
+                if next == u {
+                    let mut cycle = vec![e];
+                    cycle.extend(path.iter().copied());
+                    cycle.push(out.id());
+                    match self.cycle_verdict(&cycle) {
+                        Verdict::Report(Severity::Error) => {
+                            return Some(self.finding(&cycle, Severity::Error, e, acq))
+                        }
+                        Verdict::Report(s) if best.is_none() => best = Some((cycle, s)),
+                        _ => {}
+                    }
+                } else if next != v
+                    && !path
+                        .iter()
+                        .any(|&p| self.g.edge_endpoints(p).map(|x| x.1) == Some(next))
+                {
+                    let mut longer = path.clone();
+                    longer.push(out.id());
+                    stack.push((next, longer));
+                }
+            }
+        }
+        best.map(|(cycle, s)| self.finding(&cycle, s, e, acq))
+    }
+
+    fn shortest_path(&mut self, from: NodeIndex, to: NodeIndex) -> Option<Vec<EdgeIndex>> {
+        let bound = self.g.node_bound();
+        if self.stamp.len() < bound {
+            self.stamp.resize(bound, 0);
+            self.parent.resize(bound, None);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.epoch = 1;
+        }
+        let epoch = self.epoch;
+        let mut queue = VecDeque::new();
+        self.stamp[from.index()] = epoch;
+        self.parent[from.index()] = None;
+        queue.push_back(from);
+        while let Some(n) = queue.pop_front() {
+            if n == to {
+                let mut path = Vec::new();
+                let mut cur = to;
+                while let Some(pe) = self.parent[cur.index()] {
+                    path.push(pe);
+                    cur = self.g.edge_endpoints(pe).expect("edge in graph").0;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            for out in self.g.edges_directed(n, Direction::Outgoing) {
+                let t = out.target().index();
+                if self.stamp[t] != epoch {
+                    self.stamp[t] = epoch;
+                    self.parent[t] = Some(out.id());
+                    queue.push_back(out.target());
+                }
+            }
+        }
+        None
+    }
+
+    /// Builds the finding for a cycle (edges in order), in canonical rotation.
+    fn finding(
+        &self,
+        cycle: &[EdgeIndex],
+        severity: Severity,
+        closing: EdgeIndex,
+        acq: &Acquisition<'_>,
+    ) -> Finding {
+        // Canonical rotation: start at the edge whose source has the smallest
+        // class key (then id), so that the same cycle always reads the same.
+        let key = |e: &EdgeIndex| {
+            let (s, _) = self.g.edge_endpoints(*e).expect("edge in graph");
+            (self.g[s].info.class_key(), self.g[s].info.id)
+        };
+        let start = (0..cycle.len())
+            .min_by_key(|&i| key(&cycle[i]))
+            .unwrap_or(0);
+        let rotated: Vec<EdgeIndex> = cycle[start..]
+            .iter()
+            .chain(&cycle[..start])
+            .copied()
+            .collect();
+
+        let mut cast = Cast::default();
+        let mut evidence = Vec::new();
+        let mut parts: Vec<String> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for &e in &rotated {
+            let (s, t) = self.g.edge_endpoints(e).expect("edge in graph");
+            let (from, to) = (&self.g[s].info, &self.g[t].info);
+            parts.push(from.class_key());
+            names.push(from.label());
+            // The acquisition being made formed this edge: show it, not the first sample.
+            let current = to.id == acq.object && acq.held.iter().any(|h| h.object == from.id);
+            let sample = if current {
+                Sample {
+                    thread: acq.thread.clone(),
+                    held_site: acq
+                        .held
+                        .iter()
+                        .find(|h| h.object == from.id)
+                        .map(|h| h.site.clone())
+                        .unwrap_or_else(|| self.g[e].first.held_site.clone()),
+                    site: acq.site.clone(),
+                    stack: acq.stack.clone(),
+                }
+            } else {
+                self.g[e].first.clone()
+            };
+            let thread = cast.thread(&sample.thread);
+            cast.object(from);
+            cast.object(to);
+            evidence.push(Evidence::new(thread, from.id, Op::Holds, sample.held_site));
+            let mut step = Evidence::new(thread, to.id, Op::Acquires, sample.site);
+            step.note = Some(if current && e == closing {
+                "this acquisition closes the cycle".to_owned()
+            } else if current {
+                "this acquisition".to_owned()
+            } else if e == closing {
+                "first time this order was seen; this edge closes the cycle".to_owned()
+            } else {
+                "first time this order was seen".to_owned()
+            });
+            step.stack = sample.stack;
+            evidence.push(step);
+        }
+        if let Some(first) = names.first().cloned() {
+            names.push(first);
+        }
+        let n_threads = {
+            let mut ts: Vec<ThreadId> = Vec::new();
+            for &e in &rotated {
+                for t in &self.g[e].threads {
+                    if !ts.contains(t) {
+                        ts.push(*t);
+                    }
+                }
+            }
+            ts.len()
+        };
+        let summary = if severity == Severity::Error {
+            format!(
+                "possible deadlock: {} are taken in inconsistent order by {} threads ({})",
+                if rotated.len() == 2 {
+                    "two locks".to_owned()
+                } else {
+                    format!("{} locks", rotated.len())
+                },
+                n_threads.max(2),
+                names.join(" → ")
+            )
+        } else {
+            format!(
+                "locks taken in inconsistent order by one thread only ({}); a deadlock needs another thread to run one of these paths concurrently",
+                names.join(" → ")
+            )
+        };
+        let mut notes = vec![
+            "a thread holding each lock while it waits for the next would deadlock; nothing hung in this run".to_owned(),
+        ];
+        if severity == Severity::Warning {
+            notes.push("every edge of this cycle was formed by the same thread, so this run could not have deadlocked".to_owned());
+        }
+        notes.push("fix: take these locks in one global order everywhere, or hold one common lock around every nested acquisition".to_owned());
+        Finding {
+            kind: Kind::LockOrderCycle,
+            severity,
+            summary,
+            fingerprint: Fingerprint::of(Kind::LockOrderCycle, parts.iter().map(String::as_str)),
+            threads: cast.threads,
+            objects: cast.objects,
+            evidence,
+            notes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+//! Unit tests of the lock-order graph: cycle lengths, gates, modes, threads, scale.
+
+use super::*;
+use crate::model::ObjectKind;
+
+struct World {
+    g: LockOrderGraph,
+    threads: Vec<ThreadInfo>,
+}
+
+impl World {
+    fn new(n_locks: u64) -> Self {
+        let mut g = LockOrderGraph::new();
+        for i in 0..n_locks {
+            g.ensure_object(ObjectId(i), || ObjectInfo {
+                id: ObjectId(i),
+                kind: ObjectKind::Mutex,
+                name: Some(format!("L{i}").into()),
+                site: Site::new("locks.rs", i as u32 + 1, 5),
+            });
+        }
+        let threads = (0..8)
+            .map(|t| ThreadInfo {
+                id: ThreadId(t),
+                name: Some(format!("t{t}").into()),
+            })
+            .collect();
+        World { g, threads }
+    }
+
+    /// Thread `t` holds `held` (in order, with modes) and acquires `lock` in `mode`.
+    fn acquire(&mut self, t: usize, held: &[(u64, Mode)], lock: u64, mode: Mode) -> Vec<Finding> {
+        let held: Vec<HeldLock> = held
+            .iter()
+            .map(|&(o, m)| HeldLock {
+                object: ObjectId(o),
+                mode: m,
+                site: Site::new("use.rs", o as u32, 9),
+            })
+            .collect();
+        let acq = Acquisition {
+            thread: &self.threads[t],
+            object: ObjectId(lock),
+            mode,
+            site: Site::new("use.rs", 1000 + lock as u32, 9),
+            held: &held,
+            stack: None,
+        };
+        self.g.on_acquire(&acq)
+    }
+
+    /// Thread `t` takes `locks` nested, exclusively, in order.
+    fn nest(&mut self, t: usize, locks: &[u64]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for i in 1..locks.len() {
+            let held: Vec<(u64, Mode)> = locks[..i].iter().map(|&l| (l, Mode::Exclusive)).collect();
+            out.extend(self.acquire(t, &held, locks[i], Mode::Exclusive));
+        }
+        out
+    }
+}
+
+const X: Mode = Mode::Exclusive;
+const R: Mode = Mode::Shared;
+
+#[test]
+fn consistent_order_is_silent() {
+    let mut w = World::new(3);
+    assert!(w.nest(0, &[0, 1, 2]).is_empty());
+    assert!(w.nest(1, &[0, 1, 2]).is_empty());
+    assert!(w.nest(2, &[0, 2]).is_empty());
+}
+
+#[test]
+fn cycles_of_length_two_to_five_are_found_when_closed() {
+    for len in 2..=5u64 {
+        let mut w = World::new(len);
+        for i in 0..len - 1 {
+            assert!(
+                w.nest(i as usize % 8, &[i, i + 1]).is_empty(),
+                "no cycle before the ring closes"
+            );
+        }
+        let found = w.nest((len - 1) as usize % 8, &[len - 1, 0]);
+        assert_eq!(found.len(), 1, "ring of {len}");
+        let f = &found[0];
+        assert_eq!(f.kind, Kind::LockOrderCycle);
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.objects.len() as u64, len);
+        assert_eq!(
+            f.evidence.len() as u64,
+            2 * len,
+            "a holds and an acquires step per edge"
+        );
+        // Canonical rotation starts at the smallest class key: L0.
+        assert_eq!(f.evidence[0].object, ObjectId(0));
+        assert!(f
+            .evidence
+            .iter()
+            .any(|e| e.note.as_deref() == Some("this acquisition closes the cycle")));
+    }
+}
+
+#[test]
+fn fingerprint_does_not_depend_on_which_edge_closes() {
+    let mut a = World::new(2);
+    a.nest(0, &[0, 1]);
+    let fa = a.nest(1, &[1, 0]);
+    let mut b = World::new(2);
+    b.nest(1, &[1, 0]);
+    let fb = b.nest(0, &[0, 1]);
+    assert_eq!(fa[0].fingerprint, fb[0].fingerprint);
+}
+
+#[test]
+fn a_common_gate_silences_the_inversion() {
+    let mut w = World::new(3);
+    // Gate G = 2 around both nested pairs.
+    assert!(w.nest(0, &[2, 0, 1]).is_empty());
+    assert!(w.nest(1, &[2, 1, 0]).is_empty());
+    // The same inversion once without the gate is a cycle.
+    let f = w.nest(2, &[1, 0]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, Severity::Error);
+}
+
+#[test]
+fn a_read_held_gate_is_no_gate() {
+    let mut w = World::new(3);
+    w.acquire(0, &[(2, R)], 0, X);
+    w.acquire(0, &[(2, R), (0, X)], 1, X);
+    w.acquire(1, &[(2, R)], 1, X);
+    let f = w.acquire(1, &[(2, R), (1, X)], 0, X);
+    assert_eq!(f.len(), 1, "two readers can hold the gate at once");
+}
+
+#[test]
+fn one_thread_alone_is_a_warning() {
+    let mut w = World::new(2);
+    w.nest(0, &[0, 1]);
+    let f = w.nest(0, &[1, 0]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, Severity::Warning);
+    // A second thread on one of the edges makes it an error.
+    let f = w.nest(1, &[0, 1]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, Severity::Error);
+}
+
+#[test]
+fn read_read_inversions_are_silent_until_both_locks_are_written() {
+    let mut w = World::new(2);
+    assert!(w.acquire(0, &[(0, R)], 1, R).is_empty());
+    assert!(w.acquire(1, &[(1, R)], 0, R).is_empty());
+    // A writer on one lock alone cannot deadlock them: the other read never blocks.
+    assert!(w.acquire(2, &[], 0, X).is_empty());
+    // Writers on both: each reader can queue behind a writer waiting on the other.
+    let f = w.acquire(3, &[], 1, X);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, Severity::Error);
+}
+
+#[test]
+fn read_recursive_only_blocks_on_a_writer_in_the_cycle() {
+    let mut w = World::new(2);
+    w.acquire(2, &[], 0, X);
+    w.acquire(2, &[], 1, X);
+    // Both sides read_recursive under a read: never blocks in this cycle.
+    assert!(w.acquire(0, &[(0, R)], 1, Mode::SharedRecursive).is_empty());
+    assert!(w.acquire(1, &[(1, R)], 0, Mode::SharedRecursive).is_empty());
+    // Thread 3 holds 1 for writing and wants 0: now thread 0's read_recursive of 1 can block.
+    let f = w.acquire(3, &[(1, X)], 0, X);
+    assert_eq!(f.len(), 1);
+}
+
+#[test]
+fn dropped_locks_leave_the_graph() {
+    let mut w = World::new(2);
+    w.nest(0, &[0, 1]);
+    assert_eq!(w.g.edge_count(), 1);
+    w.g.remove_object(ObjectId(1));
+    assert_eq!(w.g.node_count(), 1);
+    assert_eq!(w.g.edge_count(), 0);
+    assert!(!w.g.contains(ObjectId(1)));
+}
+
+#[test]
+fn ten_thousand_locks_in_a_chain_then_the_closing_edge() {
+    let n = 10_000u64;
+    let mut w = World::new(n);
+    let start = std::time::Instant::now();
+    for i in 0..n - 1 {
+        assert!(w.acquire((i % 2) as usize, &[(i, X)], i + 1, X).is_empty());
+    }
+    let f = w.acquire(2, &[(n - 1, X)], 0, X);
+    let took = start.elapsed();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].objects.len() as u64, n);
+    // Not a timing assertion on speed goals (those live in benchmarks): a
+    // guard against a quadratic search, which would take minutes.
+    assert!(took.as_secs() < 20, "chain of {n} took {took:?}");
+}

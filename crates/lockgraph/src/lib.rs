@@ -1,0 +1,64 @@
+//! lockgraph: swap-in instrumented parking_lot locks that find deadlocks while your tests run.
+//!
+//! Replace `use parking_lot::{Mutex, RwLock, ReentrantMutex, Condvar}` with
+//! `use lockgraph::{...}` and the code compiles unchanged. Every blocking
+//! acquisition then feeds a lock-order graph:
+//!
+//! - a `lock_order_cycle` is reported where an acquisition closes a cycle of
+//!   lock orders across threads, even though nothing hung;
+//! - a `self_deadlock` is reported before a thread re-locks what it holds;
+//! - a `deadlock` is reported within about a second when threads really
+//!   block on each other, instead of hanging the test.
+//!
+//! ```should_panic
+//! use lockgraph::Mutex;
+//!
+//! let m = Mutex::named("m", 0);
+//! let _g = m.lock();
+//! let _again = m.lock(); // panics: self_deadlock, naming both sites
+//! ```
+//!
+//! Reactions are set by `LOCKGRAPH_ON_FINDING=panic|warn|off` (default
+//! `panic`: errors fail the test at the line that caused them) or
+//! [`set_on_finding`]; `LOCKGRAPH=off` switches detection off at run time.
+//! Building without the default `instrument` feature compiles it all out:
+//! the guards are then parking_lot's own types.
+//!
+//! Table of contents:
+//! - [`Mutex`], [`RwLock`], [`ReentrantMutex`], [`Condvar`]: the primitives.
+//! - [`findings`], [`take_findings`], [`set_on_finding`]: the runtime's API.
+
+mod backend;
+mod condvar;
+mod mutex;
+#[cfg(feature = "instrument")]
+mod raw;
+mod remutex;
+#[cfg(feature = "instrument")]
+mod rt;
+mod rwlock;
+
+pub use backend::{RawMutex, RawRwLock};
+pub use condvar::{Condvar, WaitTimeoutResult};
+pub use lock_api;
+pub use lock_api::{
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard,
+};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard};
+pub use parking_lot::RawThreadId;
+pub use remutex::{MappedReentrantMutexGuard, ReentrantMutex, ReentrantMutexGuard};
+pub use rwlock::{
+    MappedRwLockReadGuard, MappedRwLockWriteGuard, RwLock, RwLockReadGuard,
+    RwLockUpgradableReadGuard, RwLockWriteGuard,
+};
+
+#[cfg(feature = "instrument")]
+pub use lockgraph_detect::{Finding, Kind, Severity};
+#[cfg(feature = "instrument")]
+pub use rt::config::{on_finding, set_backtraces, set_enabled, set_on_finding, OnFinding};
+#[cfg(feature = "instrument")]
+pub use rt::react::{findings, take_findings};
+
+/// Whether this build instruments its locks (the `instrument` feature).
+pub const INSTRUMENTED: bool = cfg!(feature = "instrument");

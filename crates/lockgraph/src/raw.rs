@@ -1,0 +1,601 @@
+//! The instrumented raw locks: parking_lot's raw locks plus the runtime hooks,
+//! behind lock_api's raw traits so that every guard type is lock_api's own.
+//!
+//! The public wrappers call the `*_at(site)` methods with the caller's
+//! location (`#[track_caller]`); lock_api's own calls (a guard's drop,
+//! `MutexGuard::unlocked`, `upgrade`) arrive through the trait methods.
+
+use std::cell::Cell;
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+use lock_api::{
+    RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _,
+    RawRwLockRecursiveTimed as _, RawRwLockTimed as _, RawRwLockUpgrade as _,
+    RawRwLockUpgradeDowngrade as _, RawRwLockUpgradeTimed as _,
+};
+use lockgraph_detect::{Mode, ObjectKind};
+
+use crate::rt::hooks::{self, LockOps, Then};
+use crate::rt::local::Loc;
+use crate::rt::meta::Meta;
+
+thread_local! {
+    /// The caller's site, for acquisitions that reach us through lock_api
+    /// (reentrant mutexes), which cannot pass it along.
+    static SITE: Cell<Option<Loc>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with `site` as the site of any acquisition lock_api makes inside it.
+#[inline]
+pub(crate) fn with_site<R>(site: Loc, f: impl FnOnce() -> R) -> R {
+    let _ = SITE.try_with(|s| s.set(Some(site)));
+    let r = f();
+    let _ = SITE.try_with(|s| s.set(None));
+    r
+}
+
+#[inline]
+fn site_or(caller: Loc) -> Loc {
+    SITE.try_with(|s| s.get()).ok().flatten().unwrap_or(caller)
+}
+
+/// The site lock_api's `INIT` constructors record: the object was not made through lockgraph's API.
+const UNKNOWN: Loc = Location::caller();
+
+/// An instrumented raw mutex: parking_lot's, plus the object's metadata.
+pub struct RawMutex {
+    // A whole parking_lot mutex (not just its raw lock) so that a Condvar can
+    // wait on it with parking_lot's own guard type.
+    inner: parking_lot::Mutex<()>,
+    meta: Meta,
+}
+
+impl std::fmt::Debug for RawMutex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawMutex")
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RawMutex {
+    pub(crate) const fn new(created: Loc, name: Option<&'static str>, kind: ObjectKind) -> Self {
+        RawMutex {
+            inner: parking_lot::const_mutex(()),
+            meta: Meta::new(created, name, kind),
+        }
+    }
+
+    #[inline]
+    fn pl(&self) -> &parking_lot::RawMutex {
+        // Safety: we only use the raw lock to lock and unlock it in pairs, as the wrapper would.
+        unsafe { self.inner.raw() }
+    }
+
+    #[inline]
+    fn mode(&self) -> Mode {
+        if self.meta.kind() == ObjectKind::ReentrantMutex {
+            Mode::Reentrant
+        } else {
+            Mode::Exclusive
+        }
+    }
+
+    pub(crate) fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// The parking_lot mutex underneath, for condvar waits.
+    pub(crate) fn parking_lot_mutex(&self) -> &parking_lot::Mutex<()> {
+        &self.inner
+    }
+
+    /// Acquires, recording `site`.
+    #[inline]
+    pub(crate) fn lock_at(&self, site: Loc) {
+        hooks::acquire(
+            &self.meta,
+            self.mode(),
+            site,
+            &MutexOps(self.pl()),
+            Then::Push,
+        );
+    }
+
+    /// Tries to acquire without blocking, recording `site` on success.
+    #[inline]
+    pub(crate) fn try_lock_at(&self, site: Loc) -> bool {
+        let ok = self.pl().try_lock();
+        if ok {
+            hooks::acquired_without_blocking(&self.meta, self.mode(), site);
+        }
+        ok
+    }
+
+    /// Tries to acquire within `d`.
+    pub(crate) fn try_lock_for_at(&self, d: Duration, site: Loc) -> bool {
+        let ok = self.pl().try_lock_for(d);
+        if ok {
+            hooks::acquired_without_blocking(&self.meta, self.mode(), site);
+        }
+        ok
+    }
+
+    /// Tries to acquire until `t`.
+    pub(crate) fn try_lock_until_at(&self, t: Instant, site: Loc) -> bool {
+        let ok = self.pl().try_lock_until(t);
+        if ok {
+            hooks::acquired_without_blocking(&self.meta, self.mode(), site);
+        }
+        ok
+    }
+}
+
+struct MutexOps<'a>(&'a parking_lot::RawMutex);
+
+impl LockOps for MutexOps<'_> {
+    #[inline]
+    fn try_now(&self) -> bool {
+        self.0.try_lock()
+    }
+    fn wait(&self, d: Duration) -> bool {
+        self.0.try_lock_for(d)
+    }
+    fn lock(&self) {
+        self.0.lock()
+    }
+    fn unlock(&self) {
+        // Safety: called only right after this thread acquired the lock.
+        unsafe { self.0.unlock() }
+    }
+}
+
+// Safety: mutual exclusion is parking_lot's; the hooks only observe.
+unsafe impl lock_api::RawMutex for RawMutex {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = RawMutex::new(UNKNOWN, None, ObjectKind::Mutex);
+    type GuardMarker = <parking_lot::RawMutex as lock_api::RawMutex>::GuardMarker;
+
+    #[track_caller]
+    fn lock(&self) {
+        self.lock_at(site_or(Location::caller()))
+    }
+
+    #[track_caller]
+    fn try_lock(&self) -> bool {
+        self.try_lock_at(site_or(Location::caller()))
+    }
+
+    unsafe fn unlock(&self) {
+        hooks::release(&self.meta);
+        // Safety: the caller holds the lock (lock_api's contract).
+        unsafe { self.pl().unlock() }
+    }
+
+    fn is_locked(&self) -> bool {
+        self.pl().is_locked()
+    }
+}
+
+// Safety: as above; fairness is parking_lot's.
+unsafe impl lock_api::RawMutexFair for RawMutex {
+    unsafe fn unlock_fair(&self) {
+        hooks::release(&self.meta);
+        // Safety: the caller holds the lock.
+        unsafe { self.pl().unlock_fair() }
+    }
+
+    unsafe fn bump(&self) {
+        // The thread holds the lock again when bump returns: the held set is unchanged.
+        // Safety: the caller holds the lock.
+        unsafe { self.pl().bump() }
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawMutexTimed for RawMutex {
+    type Duration = Duration;
+    type Instant = Instant;
+
+    #[track_caller]
+    fn try_lock_for(&self, timeout: Duration) -> bool {
+        self.try_lock_for_at(timeout, site_or(Location::caller()))
+    }
+
+    #[track_caller]
+    fn try_lock_until(&self, timeout: Instant) -> bool {
+        self.try_lock_until_at(timeout, site_or(Location::caller()))
+    }
+}
+
+impl Drop for RawMutex {
+    fn drop(&mut self) {
+        hooks::dropped(&self.meta, self.pl().is_locked());
+    }
+}
+
+/// An instrumented raw reader-writer lock: parking_lot's, plus the object's metadata.
+pub struct RawRwLock {
+    inner: parking_lot::RawRwLock,
+    meta: Meta,
+}
+
+impl std::fmt::Debug for RawRwLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawRwLock")
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
+    }
+}
+
+struct RwOps<'a> {
+    raw: &'a parking_lot::RawRwLock,
+    mode: Mode,
+}
+
+impl LockOps for RwOps<'_> {
+    #[inline]
+    fn try_now(&self) -> bool {
+        match self.mode {
+            Mode::Shared => self.raw.try_lock_shared(),
+            Mode::SharedRecursive => self.raw.try_lock_shared_recursive(),
+            Mode::Upgradable => self.raw.try_lock_upgradable(),
+            _ => self.raw.try_lock_exclusive(),
+        }
+    }
+    fn wait(&self, d: Duration) -> bool {
+        match self.mode {
+            Mode::Shared => self.raw.try_lock_shared_for(d),
+            Mode::SharedRecursive => self.raw.try_lock_shared_recursive_for(d),
+            Mode::Upgradable => self.raw.try_lock_upgradable_for(d),
+            _ => self.raw.try_lock_exclusive_for(d),
+        }
+    }
+    fn lock(&self) {
+        match self.mode {
+            Mode::Shared => self.raw.lock_shared(),
+            Mode::SharedRecursive => self.raw.lock_shared_recursive(),
+            Mode::Upgradable => self.raw.lock_upgradable(),
+            _ => self.raw.lock_exclusive(),
+        }
+    }
+    fn unlock(&self) {
+        // Safety: called only right after this thread acquired the lock in `mode`.
+        unsafe {
+            match self.mode {
+                Mode::Shared | Mode::SharedRecursive => self.raw.unlock_shared(),
+                Mode::Upgradable => self.raw.unlock_upgradable(),
+                _ => self.raw.unlock_exclusive(),
+            }
+        }
+    }
+}
+
+/// Upgrading an upgradable lock this thread holds.
+struct UpgradeOps<'a>(&'a parking_lot::RawRwLock);
+
+impl LockOps for UpgradeOps<'_> {
+    fn try_now(&self) -> bool {
+        // Safety: the caller holds the lock upgradable (lock_api's contract for upgrade).
+        unsafe { self.0.try_upgrade() }
+    }
+    fn wait(&self, d: Duration) -> bool {
+        // Safety: as above.
+        unsafe { self.0.try_upgrade_for(d) }
+    }
+    fn lock(&self) {
+        // Safety: as above.
+        unsafe { self.0.upgrade() }
+    }
+    fn unlock(&self) {
+        // Safety: the upgrade succeeded, so the thread holds it exclusively;
+        // giving back only the upgrade keeps the guard the caller has valid.
+        unsafe { self.0.downgrade_to_upgradable() }
+    }
+}
+
+impl RawRwLock {
+    pub(crate) const fn new(created: Loc, name: Option<&'static str>) -> Self {
+        RawRwLock {
+            inner: <parking_lot::RawRwLock as lock_api::RawRwLock>::INIT,
+            meta: Meta::new(created, name, ObjectKind::RwLock),
+        }
+    }
+
+    /// Acquires in `mode`, blocking, recording `site`.
+    #[inline]
+    pub(crate) fn lock_at(&self, mode: Mode, site: Loc) {
+        hooks::acquire(
+            &self.meta,
+            mode,
+            site,
+            &RwOps {
+                raw: &self.inner,
+                mode,
+            },
+            Then::Push,
+        );
+    }
+
+    /// Tries to acquire in `mode` without blocking (`None`), or within a timeout.
+    #[inline]
+    pub(crate) fn try_lock_at(&self, mode: Mode, timeout: Option<Timeout>, site: Loc) -> bool {
+        let ops = RwOps {
+            raw: &self.inner,
+            mode,
+        };
+        let ok = match timeout {
+            None => ops.try_now(),
+            Some(Timeout::For(d)) => ops.wait(d),
+            Some(Timeout::Until(t)) => match mode {
+                Mode::Shared => self.inner.try_lock_shared_until(t),
+                Mode::SharedRecursive => self.inner.try_lock_shared_recursive_until(t),
+                Mode::Upgradable => self.inner.try_lock_upgradable_until(t),
+                _ => self.inner.try_lock_exclusive_until(t),
+            },
+        };
+        if ok {
+            hooks::acquired_without_blocking(&self.meta, mode, site);
+        }
+        ok
+    }
+
+    fn upgrade_site(&self) -> Loc {
+        site_or(Location::caller())
+    }
+}
+
+/// A timeout for a timed acquisition.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Timeout {
+    For(Duration),
+    Until(Instant),
+}
+
+// Safety: reader-writer exclusion is parking_lot's; the hooks only observe.
+unsafe impl lock_api::RawRwLock for RawRwLock {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = RawRwLock::new(UNKNOWN, None);
+    type GuardMarker = <parking_lot::RawRwLock as lock_api::RawRwLock>::GuardMarker;
+
+    #[track_caller]
+    fn lock_shared(&self) {
+        self.lock_at(Mode::Shared, site_or(Location::caller()))
+    }
+    #[track_caller]
+    fn try_lock_shared(&self) -> bool {
+        self.try_lock_at(Mode::Shared, None, site_or(Location::caller()))
+    }
+    unsafe fn unlock_shared(&self) {
+        hooks::release(&self.meta);
+        // Safety: the caller holds a shared lock.
+        unsafe { self.inner.unlock_shared() }
+    }
+    #[track_caller]
+    fn lock_exclusive(&self) {
+        self.lock_at(Mode::Exclusive, site_or(Location::caller()))
+    }
+    #[track_caller]
+    fn try_lock_exclusive(&self) -> bool {
+        self.try_lock_at(Mode::Exclusive, None, site_or(Location::caller()))
+    }
+    unsafe fn unlock_exclusive(&self) {
+        hooks::release(&self.meta);
+        // Safety: the caller holds the exclusive lock.
+        unsafe { self.inner.unlock_exclusive() }
+    }
+    fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+    fn is_locked_exclusive(&self) -> bool {
+        self.inner.is_locked_exclusive()
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawRwLockFair for RawRwLock {
+    unsafe fn unlock_shared_fair(&self) {
+        hooks::release(&self.meta);
+        // Safety: the caller holds a shared lock.
+        unsafe { self.inner.unlock_shared_fair() }
+    }
+    unsafe fn unlock_exclusive_fair(&self) {
+        hooks::release(&self.meta);
+        // Safety: the caller holds the exclusive lock.
+        unsafe { self.inner.unlock_exclusive_fair() }
+    }
+    unsafe fn bump_shared(&self) {
+        // Safety: the caller holds a shared lock; it holds it again on return.
+        unsafe { self.inner.bump_shared() }
+    }
+    unsafe fn bump_exclusive(&self) {
+        // Safety: the caller holds the exclusive lock; it holds it again on return.
+        unsafe { self.inner.bump_exclusive() }
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawRwLockDowngrade for RawRwLock {
+    unsafe fn downgrade(&self) {
+        hooks::remode(&self.meta, Mode::Shared);
+        // Safety: the caller holds the exclusive lock.
+        unsafe { self.inner.downgrade() }
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawRwLockTimed for RawRwLock {
+    type Duration = Duration;
+    type Instant = Instant;
+
+    #[track_caller]
+    fn try_lock_shared_for(&self, d: Duration) -> bool {
+        self.try_lock_at(
+            Mode::Shared,
+            Some(Timeout::For(d)),
+            site_or(Location::caller()),
+        )
+    }
+    #[track_caller]
+    fn try_lock_shared_until(&self, t: Instant) -> bool {
+        self.try_lock_at(
+            Mode::Shared,
+            Some(Timeout::Until(t)),
+            site_or(Location::caller()),
+        )
+    }
+    #[track_caller]
+    fn try_lock_exclusive_for(&self, d: Duration) -> bool {
+        self.try_lock_at(
+            Mode::Exclusive,
+            Some(Timeout::For(d)),
+            site_or(Location::caller()),
+        )
+    }
+    #[track_caller]
+    fn try_lock_exclusive_until(&self, t: Instant) -> bool {
+        self.try_lock_at(
+            Mode::Exclusive,
+            Some(Timeout::Until(t)),
+            site_or(Location::caller()),
+        )
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawRwLockRecursive for RawRwLock {
+    #[track_caller]
+    fn lock_shared_recursive(&self) {
+        self.lock_at(Mode::SharedRecursive, site_or(Location::caller()))
+    }
+    #[track_caller]
+    fn try_lock_shared_recursive(&self) -> bool {
+        self.try_lock_at(Mode::SharedRecursive, None, site_or(Location::caller()))
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawRwLockRecursiveTimed for RawRwLock {
+    #[track_caller]
+    fn try_lock_shared_recursive_for(&self, d: Duration) -> bool {
+        self.try_lock_at(
+            Mode::SharedRecursive,
+            Some(Timeout::For(d)),
+            site_or(Location::caller()),
+        )
+    }
+    #[track_caller]
+    fn try_lock_shared_recursive_until(&self, t: Instant) -> bool {
+        self.try_lock_at(
+            Mode::SharedRecursive,
+            Some(Timeout::Until(t)),
+            site_or(Location::caller()),
+        )
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
+    #[track_caller]
+    fn lock_upgradable(&self) {
+        self.lock_at(Mode::Upgradable, site_or(Location::caller()))
+    }
+    #[track_caller]
+    fn try_lock_upgradable(&self) -> bool {
+        self.try_lock_at(Mode::Upgradable, None, site_or(Location::caller()))
+    }
+    unsafe fn unlock_upgradable(&self) {
+        hooks::release(&self.meta);
+        // Safety: the caller holds the upgradable lock.
+        unsafe { self.inner.unlock_upgradable() }
+    }
+    #[track_caller]
+    unsafe fn upgrade(&self) {
+        hooks::acquire(
+            &self.meta,
+            Mode::Exclusive,
+            self.upgrade_site(),
+            &UpgradeOps(&self.inner),
+            Then::Upgrade,
+        );
+    }
+    #[track_caller]
+    unsafe fn try_upgrade(&self) -> bool {
+        // Safety: the caller holds the upgradable lock.
+        let ok = unsafe { self.inner.try_upgrade() };
+        if ok {
+            hooks::remode(&self.meta, Mode::Exclusive);
+        }
+        ok
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawRwLockUpgradeFair for RawRwLock {
+    unsafe fn unlock_upgradable_fair(&self) {
+        hooks::release(&self.meta);
+        // Safety: the caller holds the upgradable lock.
+        unsafe { self.inner.unlock_upgradable_fair() }
+    }
+    unsafe fn bump_upgradable(&self) {
+        // Safety: the caller holds the upgradable lock; it holds it again on return.
+        unsafe { self.inner.bump_upgradable() }
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawRwLockUpgradeDowngrade for RawRwLock {
+    unsafe fn downgrade_upgradable(&self) {
+        hooks::remode(&self.meta, Mode::Shared);
+        // Safety: the caller holds the upgradable lock.
+        unsafe { self.inner.downgrade_upgradable() }
+    }
+    unsafe fn downgrade_to_upgradable(&self) {
+        hooks::remode(&self.meta, Mode::Upgradable);
+        // Safety: the caller holds the exclusive lock.
+        unsafe { self.inner.downgrade_to_upgradable() }
+    }
+}
+
+// Safety: as above.
+unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLock {
+    #[track_caller]
+    fn try_lock_upgradable_for(&self, d: Duration) -> bool {
+        self.try_lock_at(
+            Mode::Upgradable,
+            Some(Timeout::For(d)),
+            site_or(Location::caller()),
+        )
+    }
+    #[track_caller]
+    fn try_lock_upgradable_until(&self, t: Instant) -> bool {
+        self.try_lock_at(
+            Mode::Upgradable,
+            Some(Timeout::Until(t)),
+            site_or(Location::caller()),
+        )
+    }
+    unsafe fn try_upgrade_for(&self, d: Duration) -> bool {
+        // Safety: the caller holds the upgradable lock.
+        let ok = unsafe { self.inner.try_upgrade_for(d) };
+        if ok {
+            hooks::remode(&self.meta, Mode::Exclusive);
+        }
+        ok
+    }
+    unsafe fn try_upgrade_until(&self, t: Instant) -> bool {
+        // Safety: the caller holds the upgradable lock.
+        let ok = unsafe { self.inner.try_upgrade_until(t) };
+        if ok {
+            hooks::remode(&self.meta, Mode::Exclusive);
+        }
+        ok
+    }
+}
+
+impl Drop for RawRwLock {
+    fn drop(&mut self) {
+        hooks::dropped(&self.meta, self.inner.is_locked());
+    }
+}

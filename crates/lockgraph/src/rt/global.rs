@@ -1,0 +1,124 @@
+//! The shared detector state. Touched only when a thread learns something new
+//! (a first-seen chain, a blocking wait, a guard released on another thread),
+//! never on the steady path.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+
+use lockgraph_detect::waitfor::{self, Waiter};
+use lockgraph_detect::{
+    Finding, Fingerprint, LockOrderGraph, ObjectId, ObjectInfo, Severity, ThreadId, ThreadInfo,
+};
+use parking_lot::Mutex;
+
+use super::local::Shared;
+
+/// Everything threads share.
+#[derive(Default)]
+pub(crate) struct Global {
+    pub(crate) graph: LockOrderGraph,
+    /// Threads blocked right now, with the descriptions of the objects they concern.
+    pub(crate) waiters: Vec<(Waiter, Vec<ObjectInfo>)>,
+    pub(crate) threads: Vec<Arc<Shared>>,
+    /// Locks released on a thread that did not acquire them, not yet claimed by their owner.
+    pub(crate) orphans: Vec<u64>,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) reported: HashSet<(Fingerprint, Severity)>,
+}
+
+/// The one shared state. A plain parking_lot mutex: the runtime never
+/// instruments itself.
+pub(crate) static GLOBAL: LazyLock<Mutex<Global>> = LazyLock::new(|| Mutex::new(Global::default()));
+
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
+
+/// How many unclaimed orphan releases are kept before the oldest are dropped.
+const MAX_ORPHANS: usize = 1024;
+
+pub(crate) fn register_thread() -> Arc<Shared> {
+    let id = ThreadId(NEXT_THREAD.fetch_add(1, Ordering::Relaxed));
+    let name = std::thread::current().name().map(Into::into);
+    let shared = Arc::new(Shared {
+        thread: ThreadInfo { id, name },
+        pending: AtomicBool::new(false),
+        deadlocked: AtomicBool::new(false),
+    });
+    GLOBAL.lock().threads.push(shared.clone());
+    shared
+}
+
+pub(crate) fn unregister_thread(s: &Arc<Shared>) {
+    let mut g = GLOBAL.lock();
+    g.threads.retain(|t| !Arc::ptr_eq(t, s));
+    let id = s.thread.id;
+    g.waiters.retain(|(w, _)| w.thread.id != id);
+}
+
+/// Records that lock `id` was released by a thread that does not hold it
+/// (a guard sent to another thread, or `force_unlock`), and tells every
+/// thread to check whether it was theirs.
+#[cold]
+pub(crate) fn orphan_release(id: u64) {
+    let mut g = GLOBAL.lock();
+    if g.orphans.len() >= MAX_ORPHANS {
+        g.orphans.remove(0);
+    }
+    g.orphans.push(id);
+    for t in &g.threads {
+        t.pending.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Global {
+    /// Registers a blocked thread.
+    pub(crate) fn add_waiter(&mut self, w: Waiter, infos: Vec<ObjectInfo>) {
+        let id = w.thread.id;
+        self.waiters.retain(|(x, _)| x.thread.id != id);
+        self.waiters.push((w, infos));
+    }
+
+    pub(crate) fn remove_waiter(&mut self, thread: ThreadId) {
+        self.waiters.retain(|(w, _)| w.thread.id != thread);
+    }
+
+    /// A wait-for cycle through `thread`, as a finding.
+    pub(crate) fn deadlock_through(&self, thread: ThreadId) -> Option<Finding> {
+        // A lock released on another thread but not yet claimed is not held.
+        let waiters: Vec<Waiter> = self
+            .waiters
+            .iter()
+            .map(|(w, _)| {
+                let mut w = w.clone();
+                w.held.retain(|h| !self.orphans.contains(&h.object.0));
+                w
+            })
+            .collect();
+        let cycle = waitfor::find_cycle(&waiters, thread)?;
+        let lookup = |id: ObjectId| -> ObjectInfo {
+            self.waiters
+                .iter()
+                .flat_map(|(_, infos)| infos.iter())
+                .find(|o| o.id == id)
+                .cloned()
+                .or_else(|| self.graph.object(id).cloned())
+                .unwrap_or_else(|| ObjectInfo {
+                    id,
+                    kind: lockgraph_detect::ObjectKind::Mutex,
+                    name: None,
+                    site: lockgraph_detect::Site::new("<unknown>", 0, 0),
+                })
+        };
+        Some(waitfor::finding(&waiters, &cycle, &lookup))
+    }
+
+    /// Marks every thread of a reported deadlock, so that none of them also
+    /// reports the lock-order cycle behind it when it finally gets its lock.
+    pub(crate) fn mark_deadlocked(&self, f: &Finding) {
+        for t in &self.threads {
+            if f.threads.iter().any(|x| x.id == t.thread.id) {
+                t.deadlocked.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}

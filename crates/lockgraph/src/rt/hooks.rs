@@ -1,0 +1,329 @@
+//! The entry points the raw locks call: before and after acquiring, on release, around waits.
+//!
+//! The hook points are exact: a blocking acquisition is judged *before* it
+//! can block (self-waits, order edges), recorded as held only *after* it
+//! succeeded, and forgotten just *before* the raw unlock. A failed `try_lock`
+//! records nothing; a successful one joins the held set but adds no order
+//! edge, because it could not have blocked.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use lockgraph_detect::selfwait::{self, Request};
+use lockgraph_detect::waitfor::Waiter;
+use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, Site};
+
+use super::config;
+use super::global::{self, GLOBAL};
+use super::local::{self, Loc, Local};
+use super::meta::{describe, Meta, IN_GRAPH};
+use super::react;
+use super::stack;
+
+/// How long a blocked thread waits before it checks whether it is deadlocked.
+const SLICE: Duration = Duration::from_millis(100);
+
+/// The raw operations of one acquisition mode.
+pub(crate) trait LockOps {
+    /// Tries to acquire without blocking.
+    fn try_now(&self) -> bool;
+    /// Tries to acquire, blocking at most `d`.
+    fn wait(&self, d: Duration) -> bool;
+    /// Acquires, blocking as long as it takes (used when uninstrumented).
+    fn lock(&self);
+    /// Releases what `try_now`/`wait`/`lock` acquired.
+    fn unlock(&self);
+}
+
+/// What to do with the held stack once the lock is acquired.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Then {
+    /// A new entry.
+    Push,
+    /// The thread already holds this lock upgradable; it becomes exclusive.
+    Upgrade,
+}
+
+/// A blocking acquisition. Returns once acquired, or panics with a report
+/// (per configuration) instead of deadlocking.
+#[inline]
+pub(crate) fn acquire<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: Then) {
+    if !config::enabled() {
+        ops.lock();
+        return;
+    }
+    let done = local::with(|l| {
+        l.drain_pending();
+        if then != Then::Push
+            || meta.kind() == lockgraph_detect::ObjectKind::RwLock
+                && mode == Mode::Exclusive
+                && !meta.written()
+        {
+            return false;
+        }
+        let id = meta.id();
+        match l.known_chain(id, mode) {
+            Some(chain) if ops.try_now() => {
+                l.push(meta, id, chain, mode, site);
+                true
+            }
+            _ => false,
+        }
+    });
+    match done {
+        Some(true) => {}
+        Some(false) => acquire_slow(meta, mode, site, ops, then),
+        None => ops.lock(),
+    }
+}
+
+/// What the slow path learned before acquiring.
+struct Plan {
+    self_wait: Option<Finding>,
+    cycles: Vec<Finding>,
+    chain: u64,
+}
+
+#[cold]
+#[inline(never)]
+fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: Then) {
+    let Some(plan) = local::with(|l| plan(l, meta, mode, site, then)) else {
+        ops.lock();
+        return;
+    };
+    if let Some(f) = plan.self_wait {
+        if let Some(message) = react::handle(f) {
+            panic!("{message}");
+        }
+    }
+    // Forget deadlocks reported before this acquisition began.
+    local::with(|l| l.shared().deadlocked.store(false, Ordering::Relaxed));
+    if !ops.try_now() {
+        block(meta, mode, site, ops);
+    }
+    let mut cycles = plan.cycles;
+    // A deadlock involving this thread was reported while it waited: the
+    // cycles this acquisition closed are that deadlock, already reported.
+    if local::with(|l| l.shared().deadlocked.swap(false, Ordering::Relaxed)) == Some(true) {
+        cycles.clear();
+    }
+    if let Some(message) = react::handle_all(cycles) {
+        ops.unlock();
+        panic!("{message}");
+    }
+    let id = meta.id();
+    local::with(|l| match then {
+        Then::Push => l.push(meta, id, plan.chain, mode, site),
+        Then::Upgrade => l.remode(id, mode),
+    });
+}
+
+/// Judges an acquisition that is not on the fast path: a self-wait, and the
+/// order edges it adds (learned in the shared graph only if the chain is new).
+fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
+    l.drain_pending();
+    let id = meta.id();
+    let thread = l.thread();
+    let held = l.held_for_detect();
+    let self_wait = if then == Then::Push && l.held.iter().any(|h| h.id == id) {
+        let info = meta.info();
+        selfwait::check(
+            &Request {
+                thread: &thread,
+                object: &info,
+                mode,
+                site: Site::from_location(site),
+                stack: stack::capture(),
+            },
+            &held,
+        )
+    } else {
+        None
+    };
+    let chain = l.next_chain(id, mode);
+    let first_write = meta.kind() == lockgraph_detect::ObjectKind::RwLock
+        && mode == Mode::Exclusive
+        && !meta.written();
+    let mut cycles = Vec::new();
+    let others: Vec<_> = held.iter().filter(|h| h.object.0 != id).cloned().collect();
+    if first_write || (!others.is_empty() && !l.cache_contains_pub(chain)) {
+        // A backtrace the first time this thread pairs these two sites.
+        let stack = match l.held.last() {
+            Some(top) if top.id != id => {
+                let pair = (top.site as *const _ as usize, site as *const _ as usize);
+                if l.stacked_pairs
+                    .get_or_insert_with(Default::default)
+                    .insert(pair)
+                {
+                    stack::capture()
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        let infos = l.held_infos();
+        {
+            let mut g = GLOBAL.lock();
+            g.graph.ensure_object(ObjectId(id), || meta.info());
+            for (h, info) in l.held.iter().zip(infos) {
+                if h.id != id {
+                    g.graph.ensure_object(ObjectId(h.id), || info);
+                }
+            }
+            cycles = g.graph.on_acquire(&Acquisition {
+                thread: &thread,
+                object: ObjectId(id),
+                mode,
+                site: Site::from_location(site),
+                held: &others,
+                stack,
+            });
+        }
+        meta.flags.fetch_or(IN_GRAPH, Ordering::Relaxed);
+        if first_write {
+            meta.mark_written();
+        }
+        for h in &mut l.held {
+            h.in_graph = true;
+        }
+        l.cache_insert(chain);
+    }
+    Plan {
+        self_wait,
+        cycles,
+        chain,
+    }
+}
+
+/// Waits for the lock in slices; after each slice without it, checks for a
+/// wait-for cycle through this thread. A cycle seen on two consecutive checks
+/// is a deadlock: reported, and (when panicking) this thread leaves the wait
+/// so the others can go on.
+fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
+    let Some((thread, held, mut infos)) =
+        local::with(|l| (l.thread(), l.held_for_detect(), l.held_infos()))
+    else {
+        ops.lock();
+        return;
+    };
+    infos.push(meta.info());
+    let me = thread.id;
+    let waiter = Waiter {
+        thread,
+        object: ObjectId(meta.id()),
+        mode,
+        site: Site::from_location(site),
+        held,
+        stack: None,
+    };
+    GLOBAL.lock().add_waiter(waiter.clone(), infos.clone());
+    let mut suspect = None;
+    loop {
+        if ops.wait(SLICE) {
+            break;
+        }
+        let mut g = GLOBAL.lock();
+        match g.deadlock_through(me) {
+            Some(f) if suspect == Some(f.fingerprint) => {
+                let mut f = f;
+                // Only this thread's stack can be captured, here and now.
+                if let Some(step) = f.evidence.iter_mut().rev().find(|s| s.thread == me) {
+                    step.stack = stack::capture();
+                }
+                g.mark_deadlocked(&f);
+                let panicking = config::on_finding() == config::OnFinding::Panic;
+                if panicking {
+                    g.remove_waiter(me);
+                }
+                drop(g);
+                if let Some(message) = react::handle(f) {
+                    panic!("{message}");
+                }
+                if panicking {
+                    // Reported before (same fingerprint): this thread keeps waiting.
+                    GLOBAL.lock().add_waiter(waiter.clone(), infos.clone());
+                }
+                suspect = None;
+            }
+            Some(f) => suspect = Some(f.fingerprint),
+            None => suspect = None,
+        }
+    }
+    GLOBAL.lock().remove_waiter(me);
+}
+
+/// A successful non-blocking (or timed) acquisition: joins the held set, adds no edge.
+#[inline]
+pub(crate) fn acquired_without_blocking(meta: &Meta, mode: Mode, site: Loc) {
+    if !config::enabled() {
+        return;
+    }
+    let id = meta.id();
+    local::with(|l| {
+        l.drain_pending();
+        let chain = l.next_chain(id, mode);
+        l.push(meta, id, chain, mode, site);
+    });
+}
+
+/// Just before the raw unlock.
+#[inline]
+pub(crate) fn release(meta: &Meta) {
+    // An object never acquired while detection was on has no id and no entry.
+    let Some(id) = meta.id_if_assigned() else {
+        return;
+    };
+    match local::with(|l| l.remove(id)) {
+        Some(Some(true)) => {
+            meta.flags.fetch_or(IN_GRAPH, Ordering::Relaxed);
+        }
+        Some(Some(false)) | None => {}
+        // Not ours: a guard sent here from another thread, or force_unlock.
+        Some(None) => global::orphan_release(id),
+    }
+}
+
+/// The thread now holds its lock of `meta` in another mode (a downgrade).
+pub(crate) fn remode(meta: &Meta, mode: Mode) {
+    let Some(id) = meta.id_if_assigned() else {
+        return;
+    };
+    local::with(|l| l.remode(id, mode));
+}
+
+/// A condvar wait gave the mutex back: record the re-acquisition at the
+/// wait site, learning its order edges, without a self-wait check (the
+/// thread released it to wait).
+pub(crate) fn reacquired(meta: &Meta, mode: Mode, site: Loc) {
+    if !config::enabled() {
+        return;
+    }
+    let plan = local::with(|l| plan(l, meta, mode, site, Then::Upgrade));
+    let id = meta.id();
+    local::with(|l| {
+        let chain = l.next_chain(id, mode);
+        l.push(meta, id, chain, mode, site);
+    });
+    if let Some(plan) = plan {
+        if let Some(message) = react::handle_all(plan.cycles) {
+            panic!("{message}");
+        }
+    }
+}
+
+/// Called when an object is dropped. An object with a graph node loses it (no
+/// cycle through it can happen again); an object dropped while still locked
+/// (its guard was forgotten) keeps its node, so that held-lock entries naming
+/// it still resolve.
+pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
+    let Some(id) = meta.id_if_assigned() else {
+        return;
+    };
+    if still_locked {
+        let info = describe(id, meta.kind(), meta.created, meta.name);
+        GLOBAL.lock().graph.ensure_object(ObjectId(id), || info);
+    } else if meta.flags.load(Ordering::Relaxed) & IN_GRAPH != 0 {
+        GLOBAL.lock().graph.remove_object(ObjectId(id));
+    }
+}

@@ -1,0 +1,252 @@
+//! Per-thread state: the stack of held locks and the cache of lock chains already learned.
+//!
+//! Nothing here is shared on the steady path: an acquisition whose chain (the
+//! held locks in order plus the new one) is in the cache has nothing new to
+//! tell the detector, in the spirit of lockdep's chain-key cache.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use lockgraph_detect::{HeldLock, Mode, ObjectId, ObjectKind, Site, ThreadInfo};
+
+use super::global::{self, GLOBAL};
+use super::meta::{describe, Meta};
+
+pub(crate) type Loc = &'static Location<'static>;
+
+/// One held lock. Holds no pointer into the lock, so a guard that was
+/// forgotten and a lock that then moved or died cannot make it dangle.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Held {
+    pub(crate) id: u64,
+    /// Hash of the held stack up to and including this entry.
+    pub(crate) chain: u64,
+    pub(crate) mode: Mode,
+    pub(crate) kind: ObjectKind,
+    pub(crate) site: Loc,
+    pub(crate) created: Loc,
+    pub(crate) name: Option<&'static str>,
+    /// Something was acquired under this lock, so it has a graph node.
+    pub(crate) in_graph: bool,
+}
+
+impl Held {
+    pub(crate) fn to_detect(self) -> HeldLock {
+        HeldLock {
+            object: ObjectId(self.id),
+            mode: self.mode,
+            site: Site::from_location(self.site),
+        }
+    }
+}
+
+/// What other threads may touch: the flag that says a guard of ours was released elsewhere.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) thread: ThreadInfo,
+    pub(crate) pending: AtomicBool,
+    /// Set when a deadlock this thread was part of has been reported.
+    pub(crate) deadlocked: AtomicBool,
+}
+
+const CACHE_SLOTS: usize = 4096;
+const PROBES: usize = 4;
+
+/// The state of one thread.
+pub(crate) struct Local {
+    pub(crate) held: Vec<Held>,
+    cache: Vec<u64>,
+    shared: Option<Arc<Shared>>,
+    /// Pairs of sites (held, acquired) this thread already captured a backtrace for.
+    pub(crate) stacked_pairs: Option<HashSet<(usize, usize)>>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = const {
+        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None })
+    };
+}
+
+/// Runs `f` on this thread's state. `None` if the state is unavailable: the
+/// thread is being torn down, or the runtime re-entered itself (for
+/// example from a tracing subscriber that takes an instrumented lock).
+#[inline]
+pub(crate) fn with<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    LOCAL
+        .try_with(|cell| {
+            let mut local = cell.try_borrow_mut().ok()?;
+            Some(f(&mut local))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Mixes one more lock into a chain hash. Never returns 0 (the empty slot).
+#[inline]
+pub(crate) fn mix(prev: u64, id: u64, mode: Mode) -> u64 {
+    let x = (prev ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)).rotate_left(23) ^ (mode as u64 + 1);
+    x.wrapping_mul(0xBF58_476D_1CE4_E5B9) | 1
+}
+
+impl Local {
+    /// This thread's shared part, registering the thread on first use.
+    pub(crate) fn shared(&mut self) -> &Arc<Shared> {
+        self.shared.get_or_insert_with(global::register_thread)
+    }
+
+    pub(crate) fn thread(&mut self) -> ThreadInfo {
+        self.shared().thread.clone()
+    }
+
+    /// Applies releases of our guards made on other threads.
+    #[inline]
+    pub(crate) fn drain_pending(&mut self) {
+        if let Some(s) = &self.shared {
+            if s.pending.load(Ordering::Relaxed) {
+                self.claim_orphans();
+            }
+        }
+    }
+
+    #[cold]
+    fn claim_orphans(&mut self) {
+        let Some(s) = self.shared.clone() else { return };
+        s.pending.store(false, Ordering::Relaxed);
+        let mut g = GLOBAL.lock();
+        let held = &mut self.held;
+        let mut changed = false;
+        g.orphans
+            .retain(|&id| match held.iter().rposition(|h| h.id == id) {
+                Some(i) => {
+                    held.remove(i);
+                    changed = true;
+                    false
+                }
+                None => true,
+            });
+        drop(g);
+        if changed {
+            self.rechain(0);
+        }
+    }
+
+    /// The chain hash the stack would have with `id` pushed, or `None` if the
+    /// acquisition has something new to say (a self-wait, or a chain not yet
+    /// learned). The steady-state fast path.
+    #[inline]
+    pub(crate) fn known_chain(&self, id: u64, mode: Mode) -> Option<u64> {
+        let Some(top) = self.held.last() else {
+            return Some(mix(0, id, mode));
+        };
+        if self.held.iter().any(|h| h.id == id) {
+            return None;
+        }
+        let chain = mix(top.chain, id, mode);
+        self.cache_contains(chain).then_some(chain)
+    }
+
+    /// The chain hash with `id` pushed, without consulting the cache.
+    pub(crate) fn next_chain(&self, id: u64, mode: Mode) -> u64 {
+        mix(self.held.last().map_or(0, |h| h.chain), id, mode)
+    }
+
+    /// Whether this exact chain was learned already.
+    #[inline]
+    pub(crate) fn cache_contains_pub(&self, chain: u64) -> bool {
+        self.cache_contains(chain)
+    }
+
+    #[inline]
+    fn cache_contains(&self, chain: u64) -> bool {
+        if self.cache.is_empty() {
+            return false;
+        }
+        let start = (chain >> 52) as usize;
+        (0..PROBES).any(|i| self.cache[(start + i) % CACHE_SLOTS] == chain)
+    }
+
+    pub(crate) fn cache_insert(&mut self, chain: u64) {
+        if self.cache.is_empty() {
+            self.cache = vec![0; CACHE_SLOTS];
+        }
+        let start = (chain >> 52) as usize;
+        for i in 0..PROBES {
+            let slot = &mut self.cache[(start + i) % CACHE_SLOTS];
+            if *slot == 0 || *slot == chain {
+                *slot = chain;
+                return;
+            }
+        }
+        // All probed slots taken: evict the first. Losing an entry only costs
+        // one more trip to the slow path; the graph ignores repeats.
+        self.cache[start % CACHE_SLOTS] = chain;
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, meta: &Meta, id: u64, chain: u64, mode: Mode, site: Loc) {
+        self.held.push(Held {
+            id,
+            chain,
+            mode,
+            kind: meta.kind(),
+            site,
+            created: meta.created,
+            name: meta.name,
+            in_graph: false,
+        });
+    }
+
+    /// Forgets the most recent entry for `id`. `Some(in_graph)` if found.
+    #[inline]
+    pub(crate) fn remove(&mut self, id: u64) -> Option<bool> {
+        match self.held.last() {
+            Some(top) if top.id == id => self.held.pop().map(|h| h.in_graph),
+            _ => self.remove_inner(id),
+        }
+    }
+
+    fn remove_inner(&mut self, id: u64) -> Option<bool> {
+        let i = self.held.iter().rposition(|h| h.id == id)?;
+        let h = self.held.remove(i);
+        self.rechain(i);
+        Some(h.in_graph)
+    }
+
+    /// Changes the mode of the most recent entry for `id` (upgrade, downgrade).
+    pub(crate) fn remode(&mut self, id: u64, mode: Mode) {
+        if let Some(i) = self.held.iter().rposition(|h| h.id == id) {
+            self.held[i].mode = mode;
+            self.rechain(i);
+        }
+    }
+
+    /// Recomputes chain hashes from entry `from` up, after a change below the top.
+    fn rechain(&mut self, from: usize) {
+        for i in from..self.held.len() {
+            let prev = if i == 0 { 0 } else { self.held[i - 1].chain };
+            self.held[i].chain = mix(prev, self.held[i].id, self.held[i].mode);
+        }
+    }
+
+    pub(crate) fn held_for_detect(&self) -> Vec<HeldLock> {
+        self.held.iter().map(|h| h.to_detect()).collect()
+    }
+
+    pub(crate) fn held_infos(&self) -> Vec<lockgraph_detect::ObjectInfo> {
+        self.held
+            .iter()
+            .map(|h| describe(h.id, h.kind, h.created, h.name))
+            .collect()
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        if let Some(s) = self.shared.take() {
+            global::unregister_thread(&s);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Per-object metadata: a lazily assigned id, the creation site and the name.
+
+use std::collections::HashSet;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+
+use lockgraph_detect::{ObjectId, ObjectInfo, ObjectKind, Site};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Metadata carried by every instrumented object. Built in `const` context,
+/// so the id is assigned on first use rather than at construction.
+#[derive(Debug)]
+pub(crate) struct Meta {
+    id: AtomicU64,
+    pub(crate) created: &'static Location<'static>,
+    pub(crate) name: Option<&'static str>,
+    kind: ObjectKind,
+    /// Set once the object has a node in the lock-order graph, so that its
+    /// drop knows to remove it.
+    pub(crate) flags: AtomicU8,
+}
+
+/// The object has a node in the lock-order graph.
+pub(crate) const IN_GRAPH: u8 = 1;
+/// The object (an rwlock) was write-locked at least once.
+pub(crate) const WRITTEN: u8 = 2;
+
+impl Meta {
+    pub(crate) const fn new(
+        created: &'static Location<'static>,
+        name: Option<&'static str>,
+        kind: ObjectKind,
+    ) -> Self {
+        Meta {
+            id: AtomicU64::new(0),
+            created,
+            name,
+            kind,
+            flags: AtomicU8::new(0),
+        }
+    }
+
+    /// The object's id, assigned on first call.
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        let id = self.id.load(Ordering::Relaxed);
+        if id != 0 {
+            return id;
+        }
+        self.assign_id()
+    }
+
+    #[cold]
+    fn assign_id(&self) -> u64 {
+        let fresh = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        match self
+            .id
+            .compare_exchange(0, fresh, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            Ok(_) => fresh,
+            Err(won) => won,
+        }
+    }
+
+    /// The id if one was ever assigned (an object never used has none).
+    pub(crate) fn id_if_assigned(&self) -> Option<u64> {
+        match self.id.load(Ordering::Relaxed) {
+            0 => None,
+            id => Some(id),
+        }
+    }
+
+    /// Whether the object was ever write-locked.
+    #[inline]
+    pub(crate) fn written(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & WRITTEN != 0
+    }
+
+    pub(crate) fn mark_written(&self) {
+        self.flags.fetch_or(WRITTEN, Ordering::Relaxed);
+    }
+
+    pub(crate) fn kind(&self) -> ObjectKind {
+        self.kind
+    }
+
+    pub(crate) fn info(&self) -> ObjectInfo {
+        describe(self.id(), self.kind, self.created, self.name)
+    }
+}
+
+/// Describes an object from the parts a held-lock entry keeps.
+pub(crate) fn describe(
+    id: u64,
+    kind: ObjectKind,
+    created: &'static Location<'static>,
+    name: Option<&'static str>,
+) -> ObjectInfo {
+    ObjectInfo {
+        id: ObjectId(id),
+        kind,
+        name: name.map(Into::into),
+        site: Site::from_location(created),
+    }
+}
+
+/// Interns a run-time name so that objects and held-lock entries can keep a
+/// `&'static str` and never point into an object that may move or be freed.
+/// Each distinct name is stored once for the life of the process.
+pub(crate) fn intern(name: &str) -> &'static str {
+    static NAMES: parking_lot::Mutex<Option<HashSet<&'static str>>> =
+        parking_lot::const_mutex(None);
+    let mut names = NAMES.lock();
+    let set = names.get_or_insert_with(HashSet::new);
+    if let Some(n) = set.get(name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    set.insert(leaked);
+    leaked
+}

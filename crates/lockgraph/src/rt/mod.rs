@@ -1,0 +1,17 @@
+//! The runtime behind the instrumented primitives: what each acquire, release and wait does.
+//!
+//! - [`config`]: environment and API settings, read once.
+//! - [`meta`]: the per-object metadata every primitive carries (id, creation site, name).
+//! - [`local`]: the per-thread state: held stack and the cache of chains already learned.
+//! - [`global`]: the shared detector state, touched only to learn something new.
+//! - [`hooks`]: the entry points the raw locks call.
+//! - [`react`]: what happens to a finding: panic, warn or nothing.
+//! - [`stack`]: backtrace capture, resolved only when reported.
+
+pub(crate) mod config;
+pub(crate) mod global;
+pub(crate) mod hooks;
+pub(crate) mod local;
+pub(crate) mod meta;
+pub(crate) mod react;
+pub(crate) mod stack;
