@@ -54,11 +54,11 @@ pub use rwlock::{
 };
 
 #[cfg(feature = "instrument")]
-pub use lockgraph_detect::{Finding, Kind, Severity};
+pub use lockgraph_detect::{Finding, Kind, ObjectInfo, Severity};
 #[cfg(feature = "instrument")]
 pub use rt::config::{on_finding, set_backtraces, set_enabled, set_on_finding, OnFinding};
 #[cfg(feature = "instrument")]
-pub use rt::react::{findings, take_findings};
+pub use rt::react::{findings, held_locks, take_findings};
 
 /// Whether this build instruments its locks (the `instrument` feature).
 pub const INSTRUMENTED: bool = cfg!(feature = "instrument");

@@ -104,9 +104,16 @@ impl Local {
     /// Applies releases of our guards made on other threads.
     #[inline]
     pub(crate) fn drain_pending(&mut self) {
-        if let Some(s) = &self.shared {
-            if s.pending.load(Ordering::Relaxed) {
-                self.claim_orphans();
+        match &self.shared {
+            Some(s) => {
+                if s.pending.load(Ordering::Relaxed) {
+                    self.claim_orphans();
+                }
+            }
+            // Register on the first acquisition, so that a guard of this
+            // thread released elsewhere can find its way back.
+            None => {
+                self.shared();
             }
         }
     }

@@ -69,3 +69,13 @@ pub fn take_findings() -> Vec<Finding> {
     }
     all
 }
+
+/// The locks the current thread holds right now, oldest first: what the
+/// detector believes, for tests and debugging.
+pub fn held_locks() -> Vec<lockgraph_detect::ObjectInfo> {
+    super::local::with(|l| {
+        l.drain_pending();
+        l.held_infos()
+    })
+    .unwrap_or_default()
+}

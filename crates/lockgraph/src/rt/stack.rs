@@ -24,21 +24,35 @@ pub(crate) fn capture() -> Option<StackRef> {
     ))))
 }
 
-/// Whether a frame belongs to machinery the user did not write: this crate's
-/// runtime, lock_api, the backtrace crate, std's thread start-up.
-fn is_noise(function: &str) -> bool {
-    const NOISE: [&str; 9] = [
-        "lockgraph::rt::",
-        "lockgraph::raw::",
-        "backtrace::",
+/// Frames of the runtime and of std that sit above the user's code: dropped from the top.
+fn is_top_noise(function: &str) -> bool {
+    const TOP: [&str; 9] = [
+        "lockgraph::",
+        "<lockgraph::",
         "lock_api::",
+        "<lock_api::",
+        "backtrace::",
+        "std::thread::local::",
+        "core::",
+        "<core::",
+        "std::sync::",
+    ];
+    TOP.iter().any(|p| function.starts_with(p))
+}
+
+/// Where the user's code ends and thread or process start-up begins: cut from here down.
+fn is_bottom(function: &str) -> bool {
+    const BOTTOM: [&str; 8] = [
+        "std::thread::lifecycle::",
         "std::sys::",
         "std::rt::",
-        "core::ops::function::",
+        "std::panic::catch_unwind",
         "std::panicking::",
-        "__rust_",
+        "core::ops::function::FnOnce::call_once",
+        "start_thread",
+        "__libc_start",
     ];
-    NOISE.iter().any(|n| function.contains(n))
+    BOTTOM.iter().any(|p| function.starts_with(p))
 }
 
 impl Stack for Captured {
@@ -48,21 +62,22 @@ impl Stack for Captured {
         let mut out = Vec::new();
         for frame in bt.frames() {
             for sym in frame.symbols() {
-                let function = sym.name().map(|n| format!("{n:#}"));
-                if function.as_deref().is_some_and(is_noise) {
-                    continue;
-                }
                 out.push(Frame {
-                    function,
+                    function: sym.name().map(|n| format!("{n:#}")),
                     file: sym.filename().map(|p| p.display().to_string()),
                     line: sym.lineno(),
                     col: sym.colno(),
                 });
             }
         }
-        // Drop the thread start-up frames below the user's entry point.
-        while out.last().is_some_and(|f| f.function.is_none()) {
-            out.pop();
+        let name = |f: &Frame| f.function.clone().unwrap_or_default();
+        let top = out
+            .iter()
+            .position(|f| !is_top_noise(&name(f)))
+            .unwrap_or(0);
+        out.drain(..top);
+        if let Some(bottom) = out.iter().position(|f| is_bottom(&name(f))) {
+            out.truncate(bottom);
         }
         out
     }

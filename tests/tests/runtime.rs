@@ -1,0 +1,225 @@
+//! The runtime's contract beyond single scenarios: reactions (panic, warn,
+//! off), once-per-process reporting, the run-time off switch, one-thread
+//! cycles, and guards released on another thread.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+
+use lockgraph::Mutex;
+use lockgraph_detect::{Kind, Severity};
+use lockgraph_scenarios::{run_with, Options};
+
+/// Thread "t1" takes A then B; after it finished, thread "t2" takes B then A.
+fn inversion(a: &Arc<Mutex<()>>, b: &Arc<Mutex<()>>) {
+    let (a1, b1) = (a.clone(), b.clone());
+    thread::Builder::new()
+        .name("t1".into())
+        .spawn(move || {
+            let _a = a1.lock();
+            let _b = b1.lock();
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let (a2, b2) = (a.clone(), b.clone());
+    let _ = thread::Builder::new()
+        .name("t2".into())
+        .spawn(move || {
+            let _b = b2.lock();
+            let _a = a2.lock();
+        })
+        .unwrap()
+        .join();
+}
+
+fn env(pairs: &[(&str, &str)]) -> Options {
+    Options {
+        env: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn warn_reports_on_stderr_and_the_program_goes_on() {
+    let out = run_with(
+        "warn_reports_on_stderr_and_the_program_goes_on",
+        env(&[("LOCKGRAPH_ON_FINDING", "warn")]),
+        || {
+            let (a, b) = (
+                Arc::new(Mutex::named("A", ())),
+                Arc::new(Mutex::named("B", ())),
+            );
+            inversion(&a, &b);
+            eprintln!("the program went on");
+        },
+    );
+    out.single(Kind::LockOrderCycle);
+    assert!(out.status.success());
+    let report = out
+        .stderr
+        .find("lockgraph: lock_order_cycle (error):")
+        .expect("report on stderr");
+    let after = out.stderr.find("the program went on").expect("went on");
+    assert!(report < after);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+#[test]
+fn off_records_without_a_word() {
+    let out = run_with(
+        "off_records_without_a_word",
+        env(&[("LOCKGRAPH_ON_FINDING", "off")]),
+        || {
+            let (a, b) = (
+                Arc::new(Mutex::named("A", ())),
+                Arc::new(Mutex::named("B", ())),
+            );
+            inversion(&a, &b);
+        },
+    );
+    out.single(Kind::LockOrderCycle);
+    assert!(!out.stderr.contains("lockgraph:"), "{}", out.stderr);
+}
+
+#[test]
+fn the_api_overrides_the_environment() {
+    let out = run_with(
+        "the_api_overrides_the_environment",
+        env(&[("LOCKGRAPH_ON_FINDING", "panic")]),
+        || {
+            lockgraph::set_on_finding(lockgraph::OnFinding::Warn);
+            let (a, b) = (
+                Arc::new(Mutex::named("A", ())),
+                Arc::new(Mutex::named("B", ())),
+            );
+            inversion(&a, &b);
+        },
+    );
+    out.single(Kind::LockOrderCycle);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+#[test]
+fn panic_is_the_default_and_its_message_is_the_report() {
+    let out = run_with(
+        "panic_is_the_default_and_its_message_is_the_report",
+        Options::default(),
+        || {
+            let (a, b) = (
+                Arc::new(Mutex::named("A", ())),
+                Arc::new(Mutex::named("B", ())),
+            );
+            inversion(&a, &b);
+        },
+    );
+    out.single(Kind::LockOrderCycle);
+    let panic_line = out
+        .stderr
+        .lines()
+        .position(|l| l.contains("thread 't2'") && l.contains("panicked"))
+        .expect("t2 panicked");
+    let next = out.stderr.lines().nth(panic_line + 1).unwrap_or_default();
+    assert!(
+        next.starts_with("lockgraph: lock_order_cycle (error): possible deadlock"),
+        "first line names the kind: {next}"
+    );
+}
+
+#[test]
+fn the_same_finding_is_reported_once_per_process() {
+    let out = run_with(
+        "the_same_finding_is_reported_once_per_process",
+        env(&[("LOCKGRAPH_ON_FINDING", "warn")]),
+        || {
+            let (a, b) = (
+                Arc::new(Mutex::named("A", ())),
+                Arc::new(Mutex::named("B", ())),
+            );
+            // The same inversion, formed again and again by fresh threads.
+            for _ in 0..5 {
+                inversion(&a, &b);
+            }
+        },
+    );
+    out.single(Kind::LockOrderCycle);
+    assert_eq!(
+        out.stderr.matches("lock_order_cycle (error)").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn lockgraph_off_switches_detection_off() {
+    let out = run_with(
+        "lockgraph_off_switches_detection_off",
+        env(&[("LOCKGRAPH", "off")]),
+        || {
+            let (a, b) = (
+                Arc::new(Mutex::named("A", ())),
+                Arc::new(Mutex::named("B", ())),
+            );
+            inversion(&a, &b);
+            assert!(lockgraph::held_locks().is_empty());
+        },
+    );
+    out.assert_silent();
+}
+
+#[test]
+fn a_cycle_formed_by_one_thread_alone_is_only_a_warning() {
+    let out = run_with(
+        "a_cycle_formed_by_one_thread_alone_is_only_a_warning",
+        Options::default(),
+        || {
+            let a = Mutex::named("A", ());
+            let b = Mutex::named("B", ());
+            {
+                let _a = a.lock();
+                let _b = b.lock();
+            }
+            let _b = b.lock();
+            let _a = a.lock();
+        },
+    );
+    let f = out.single(Kind::LockOrderCycle);
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(out.status.success(), "a warning does not panic");
+    assert!(
+        out.stderr.contains("lockgraph: lock_order_cycle (warning)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_guard_sent_to_another_thread_is_released_there() {
+    let out = run_with(
+        "a_guard_sent_to_another_thread_is_released_there",
+        Options::default(),
+        || {
+            let a = Arc::new(Mutex::named("A", ()));
+            let b = Arc::new(Mutex::named("B", ()));
+            let (tx, rx) = mpsc::channel();
+            let dropper = thread::spawn(move || drop(rx.recv().unwrap()));
+            tx.send(a.lock_arc()).unwrap();
+            dropper.join().unwrap();
+            assert!(lockgraph::held_locks().is_empty(), "no phantom A");
+            // With a phantom A this would add A→B, and the next thread would close a cycle.
+            drop(b.lock());
+            let (a2, b2) = (a.clone(), b.clone());
+            thread::spawn(move || {
+                let _b = b2.lock();
+                let _a = a2.lock();
+            })
+            .join()
+            .unwrap();
+        },
+    );
+    out.assert_silent();
+}
