@@ -62,3 +62,7 @@ pub use rt::react::{findings, held_locks, take_findings};
 
 /// Whether this build instruments its locks (the `instrument` feature).
 pub const INSTRUMENTED: bool = cfg!(feature = "instrument");
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
