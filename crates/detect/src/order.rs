@@ -20,11 +20,12 @@
 //! the runtime learns something new (a first-seen edge, a new thread on an
 //! edge, a shrunk gate set, a lock's first write), never on the steady path.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
-use petgraph::visit::{EdgeRef, NodeIndexable};
+use petgraph::visit::EdgeRef;
 use petgraph::Direction;
+use rustc_hash::FxHashMap;
 
 use crate::finding::{Cast, Evidence, Finding, Fingerprint, Kind, Op, Severity};
 use crate::model::{HeldLock, Mode, ObjectId, ObjectInfo, Site, StackRef, ThreadId, ThreadInfo};
@@ -108,10 +109,14 @@ pub enum Verdict {
 #[derive(Debug, Default)]
 pub struct LockOrderGraph {
     g: StableGraph<Node, Edge>,
-    index: HashMap<ObjectId, NodeIndex>,
+    index: FxHashMap<ObjectId, NodeIndex>,
     stamp: Vec<u32>,
     parent: Vec<Option<EdgeIndex>>,
     epoch: u32,
+    queue: VecDeque<NodeIndex>,
+    /// One past the largest node index ever used. petgraph's `node_bound`
+    /// scans back over vacant slots, which dropped locks leave many of.
+    bound: usize,
 }
 
 impl LockOrderGraph {
@@ -147,6 +152,7 @@ impl LockOrderGraph {
                 info: info(),
                 written: false,
             });
+            self.bound = self.bound.max(n.index() + 1);
             self.index.insert(id, n);
         }
     }
@@ -340,7 +346,7 @@ impl LockOrderGraph {
     }
 
     fn shortest_path(&mut self, from: NodeIndex, to: NodeIndex) -> Option<Vec<EdgeIndex>> {
-        let bound = self.g.node_bound();
+        let bound = self.bound;
         if self.stamp.len() < bound {
             self.stamp.resize(bound, 0);
             self.parent.resize(bound, None);
@@ -351,10 +357,12 @@ impl LockOrderGraph {
             self.epoch = 1;
         }
         let epoch = self.epoch;
-        let mut queue = VecDeque::new();
+        let mut queue = std::mem::take(&mut self.queue);
+        queue.clear();
         self.stamp[from.index()] = epoch;
         self.parent[from.index()] = None;
         queue.push_back(from);
+        let mut found = None;
         while let Some(n) = queue.pop_front() {
             if n == to {
                 let mut path = Vec::new();
@@ -364,7 +372,8 @@ impl LockOrderGraph {
                     cur = self.g.edge_endpoints(pe).expect("edge in graph").0;
                 }
                 path.reverse();
-                return Some(path);
+                found = Some(path);
+                break;
             }
             for out in self.g.edges_directed(n, Direction::Outgoing) {
                 let t = out.target().index();
@@ -375,7 +384,8 @@ impl LockOrderGraph {
                 }
             }
         }
-        None
+        self.queue = queue;
+        found
     }
 
     /// Builds the finding for a cycle (edges in order), in canonical rotation.

@@ -73,7 +73,7 @@ impl RawMutex {
         unsafe { self.inner.raw() }
     }
 
-    #[inline]
+    #[inline(always)]
     fn mode(&self) -> Mode {
         if self.meta.kind() == ObjectKind::ReentrantMutex {
             Mode::Reentrant
@@ -142,6 +142,7 @@ impl LockOps for MutexOps<'_> {
     fn wait(&self, d: Duration) -> bool {
         self.0.try_lock_for(d)
     }
+    #[inline]
     fn lock(&self) {
         self.0.lock()
     }
@@ -157,22 +158,26 @@ unsafe impl lock_api::RawMutex for RawMutex {
     const INIT: Self = RawMutex::new(UNKNOWN, None, ObjectKind::Mutex);
     type GuardMarker = <parking_lot::RawMutex as lock_api::RawMutex>::GuardMarker;
 
+    #[inline]
     #[track_caller]
     fn lock(&self) {
         self.lock_at(site_or(Location::caller()))
     }
 
+    #[inline]
     #[track_caller]
     fn try_lock(&self) -> bool {
         self.try_lock_at(site_or(Location::caller()))
     }
 
+    #[inline]
     unsafe fn unlock(&self) {
         hooks::release(&self.meta);
         // Safety: the caller holds the lock (lock_api's contract).
         unsafe { self.pl().unlock() }
     }
 
+    #[inline]
     fn is_locked(&self) -> bool {
         self.pl().is_locked()
     }
@@ -359,6 +364,7 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     const INIT: Self = RawRwLock::new(UNKNOWN, None);
     type GuardMarker = <parking_lot::RawRwLock as lock_api::RawRwLock>::GuardMarker;
 
+    #[inline]
     #[track_caller]
     fn lock_shared(&self) {
         self.lock_at(Mode::Shared, site_or(Location::caller()))
@@ -367,11 +373,13 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     fn try_lock_shared(&self) -> bool {
         self.try_lock_at(Mode::Shared, None, site_or(Location::caller()))
     }
+    #[inline]
     unsafe fn unlock_shared(&self) {
         hooks::release(&self.meta);
         // Safety: the caller holds a shared lock.
         unsafe { self.inner.unlock_shared() }
     }
+    #[inline]
     #[track_caller]
     fn lock_exclusive(&self) {
         self.lock_at(Mode::Exclusive, site_or(Location::caller()))
@@ -380,11 +388,13 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     fn try_lock_exclusive(&self) -> bool {
         self.try_lock_at(Mode::Exclusive, None, site_or(Location::caller()))
     }
+    #[inline]
     unsafe fn unlock_exclusive(&self) {
         hooks::release(&self.meta);
         // Safety: the caller holds the exclusive lock.
         unsafe { self.inner.unlock_exclusive() }
     }
+    #[inline]
     fn is_locked(&self) -> bool {
         self.inner.is_locked()
     }
@@ -465,6 +475,7 @@ unsafe impl lock_api::RawRwLockTimed for RawRwLock {
 
 // Safety: as above.
 unsafe impl lock_api::RawRwLockRecursive for RawRwLock {
+    #[inline]
     #[track_caller]
     fn lock_shared_recursive(&self) {
         self.lock_at(Mode::SharedRecursive, site_or(Location::caller()))
@@ -497,6 +508,7 @@ unsafe impl lock_api::RawRwLockRecursiveTimed for RawRwLock {
 
 // Safety: as above.
 unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
+    #[inline]
     #[track_caller]
     fn lock_upgradable(&self) {
         self.lock_at(Mode::Upgradable, site_or(Location::caller()))
@@ -505,6 +517,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
     fn try_lock_upgradable(&self) -> bool {
         self.try_lock_at(Mode::Upgradable, None, site_or(Location::caller()))
     }
+    #[inline]
     unsafe fn unlock_upgradable(&self) {
         hooks::release(&self.meta);
         // Safety: the caller holds the upgradable lock.

@@ -1,6 +1,7 @@
 //! The parking_lot API, called the way people call it: it compiles, behaves
 //! like parking_lot, and correct code produces no finding (a finding would
 //! panic here, since the default reaction is to panic).
+#![cfg(feature = "instrument")]
 
 use std::sync::Arc;
 use std::thread;

@@ -2,7 +2,10 @@
 //!
 //! The hook points are exact: a blocking acquisition is judged *before* it
 //! can block (self-waits, order edges), recorded as held only *after* it
-//! succeeded, and forgotten just *before* the raw unlock. A failed `try_lock`
+//! succeeded, and forgotten just *before* the raw unlock. (Recording outside
+//! the critical section was measured and is slower under contention: the
+//! wider gap between one thread's unlock and its next lock hands the lock to
+//! the spinning peer more often, and each handoff costs a park and unpark.) A failed `try_lock`
 //! records nothing; a successful one joins the held set but adds no order
 //! edge, because it could not have blocked.
 
@@ -46,35 +49,63 @@ pub(crate) enum Then {
 
 /// A blocking acquisition. Returns once acquired, or panics with a report
 /// (per configuration) instead of deadlocking.
-#[inline]
+#[inline(always)]
 pub(crate) fn acquire<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: Then) {
-    if !config::enabled() {
-        ops.lock();
-        return;
+    if config::enabled() {
+        acquire_on(meta, mode, site, ops, then)
+    } else {
+        ops.lock()
     }
-    let done = local::with(|l| {
+}
+
+/// [`acquire`] with detection on.
+#[inline(never)]
+fn acquire_on<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: Then) {
+    let state = local::with(|l| {
         l.drain_pending();
-        if then != Then::Push
-            || meta.kind() == lockgraph_detect::ObjectKind::RwLock
-                && mode == Mode::Exclusive
-                && !meta.written()
-        {
-            return false;
+        if then != Then::Push || first_write(meta, mode) {
+            return Fast::Slow;
         }
         let id = meta.id();
         match l.known_chain(id, mode) {
             Some(chain) if ops.try_now() => {
                 l.push(meta, id, chain, mode, site);
-                true
+                Fast::Done
             }
-            _ => false,
+            Some(chain) => Fast::Busy(chain),
+            None => Fast::Slow,
         }
     });
-    match done {
-        Some(true) => {}
-        Some(false) => acquire_slow(meta, mode, site, ops, then),
+    match state {
+        Some(Fast::Done) => {}
+        // Nothing new to learn, the lock is just busy: wait without the slow path.
+        Some(Fast::Busy(chain)) => {
+            block(meta, mode, site, ops);
+            let id = meta.id();
+            local::with(|l| l.push(meta, id, chain, mode, site));
+        }
+        Some(Fast::Slow) => acquire_slow(meta, mode, site, ops, then),
         None => ops.lock(),
     }
+}
+
+/// What the fast path concluded.
+enum Fast {
+    /// Acquired and recorded.
+    Done,
+    /// Nothing new to learn, but the lock is busy; the chain hash to push once acquired.
+    Busy(u64),
+    /// Something to check or learn first.
+    Slow,
+}
+
+/// Whether this acquisition is an rwlock's first write, which read-read
+/// inversions through it need to know about.
+#[inline]
+fn first_write(meta: &Meta, mode: Mode) -> bool {
+    mode == Mode::Exclusive
+        && meta.kind() == lockgraph_detect::ObjectKind::RwLock
+        && !meta.written()
 }
 
 /// What the slow path learned before acquiring.
@@ -123,9 +154,9 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
 fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     l.drain_pending();
     let id = meta.id();
-    let thread = l.thread();
-    let held = l.held_for_detect();
     let self_wait = if then == Then::Push && l.held.iter().any(|h| h.id == id) {
+        let thread = l.thread();
+        let held = l.held_for_detect();
         let info = meta.info();
         selfwait::check(
             &Request {
@@ -141,12 +172,10 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
         None
     };
     let chain = l.next_chain(id, mode);
-    let first_write = meta.kind() == lockgraph_detect::ObjectKind::RwLock
-        && mode == Mode::Exclusive
-        && !meta.written();
+    let first_write = first_write(meta, mode);
+    let nested = l.held.iter().any(|h| h.id != id);
     let mut cycles = Vec::new();
-    let others: Vec<_> = held.iter().filter(|h| h.object.0 != id).cloned().collect();
-    if first_write || (!others.is_empty() && !l.cache_contains_pub(chain)) {
+    if first_write || (nested && !l.cache_contains_pub(chain)) {
         // A backtrace the first time this thread pairs these two sites.
         let stack = match l.held.last() {
             Some(top) if top.id != id => {
@@ -162,14 +191,19 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
             }
             _ => None,
         };
-        let infos = l.held_infos();
+        let thread = l.thread();
+        let others: Vec<_> = l
+            .held
+            .iter()
+            .filter(|h| h.id != id)
+            .map(|h| h.to_detect())
+            .collect();
         {
             let mut g = GLOBAL.lock();
             g.graph.ensure_object(ObjectId(id), || meta.info());
-            for (h, info) in l.held.iter().zip(infos) {
-                if h.id != id {
-                    g.graph.ensure_object(ObjectId(h.id), || info);
-                }
+            for h in l.held.iter().filter(|h| h.id != id) {
+                g.graph
+                    .ensure_object(ObjectId(h.id), || describe(h.id, h.kind, h.created, h.name));
             }
             cycles = g.graph.on_acquire(&Acquisition {
                 thread: &thread,
@@ -196,11 +230,16 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     }
 }
 
-/// Waits for the lock in slices; after each slice without it, checks for a
+/// Waits for the lock in slices; after the first slice without it the
+/// thread registers as blocked, and after each further one it checks for a
 /// wait-for cycle through this thread. A cycle seen on two consecutive checks
 /// is a deadlock: reported, and (when panicking) this thread leaves the wait
 /// so the others can go on.
 fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
+    // Most waits end within a slice: they never touch shared state.
+    if ops.wait(SLICE) {
+        return;
+    }
     let Some((thread, held, mut infos)) =
         local::with(|l| (l.thread(), l.held_for_detect(), l.held_infos()))
     else {
@@ -268,7 +307,7 @@ pub(crate) fn acquired_without_blocking(meta: &Meta, mode: Mode, site: Loc) {
 }
 
 /// Just before the raw unlock.
-#[inline]
+#[inline(always)]
 pub(crate) fn release(meta: &Meta) {
     // An object never acquired while detection was on has no id and no entry.
     let Some(id) = meta.id_if_assigned() else {
@@ -280,7 +319,8 @@ pub(crate) fn release(meta: &Meta) {
         }
         Some(Some(false)) | None => {}
         // Not ours: a guard sent here from another thread, or force_unlock.
-        Some(None) => global::orphan_release(id),
+        Some(None) if config::enabled() => global::orphan_release(id),
+        Some(None) => {}
     }
 }
 

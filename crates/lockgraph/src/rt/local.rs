@@ -5,7 +5,6 @@
 //! tell the detector, in the spirit of lockdep's chain-key cache.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -61,7 +60,7 @@ pub(crate) struct Local {
     cache: Vec<u64>,
     shared: Option<Arc<Shared>>,
     /// Pairs of sites (held, acquired) this thread already captured a backtrace for.
-    pub(crate) stacked_pairs: Option<HashSet<(usize, usize)>>,
+    pub(crate) stacked_pairs: Option<rustc_hash::FxHashSet<(usize, usize)>>,
 }
 
 thread_local! {

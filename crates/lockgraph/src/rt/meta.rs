@@ -64,6 +64,7 @@ impl Meta {
     }
 
     /// The id if one was ever assigned (an object never used has none).
+    #[inline]
     pub(crate) fn id_if_assigned(&self) -> Option<u64> {
         match self.id.load(Ordering::Relaxed) {
             0 => None,
@@ -81,6 +82,7 @@ impl Meta {
         self.flags.fetch_or(WRITTEN, Ordering::Relaxed);
     }
 
+    #[inline]
     pub(crate) fn kind(&self) -> ObjectKind {
         self.kind
     }
