@@ -12,7 +12,7 @@
 //!   cycle whose edges all share a gate is serialized by it and is silent;
 //! - the modes the two ends were held in. A read acquisition only blocks if
 //!   the lock is ever write-locked, so a cycle of read-read edges with no
-//!   writer is silent (see [`LockOrderGraph::cycle_verdict`]).
+//!   writer is silent (see `LockOrderGraph::cycle_verdict`).
 //!
 //! The graph may therefore contain silent cycles, which is why it is a plain
 //! [`StableGraph`] with a reachability search per new fact rather than
