@@ -14,6 +14,7 @@ use lockgraph::{
 
 static COUNTER: Mutex<u32> = Mutex::new(0);
 static NAMED: RwLock<Vec<u8>> = RwLock::named("static table", Vec::new());
+const NAMED_LINE: u32 = line!() - 1;
 static REENTRANT: ReentrantMutex<()> = ReentrantMutex::new(());
 static CV: Condvar = Condvar::new();
 
@@ -48,7 +49,7 @@ fn statics_work_and_record_their_creation_site() {
         "creation site is the static's: {}",
         table.site
     );
-    assert_eq!(table.site.line, 15);
+    assert_eq!(table.site.line, NAMED_LINE);
     drop(g);
 }
 
