@@ -453,3 +453,108 @@ scenario! {
         let _inner = l.read_recursive();
     } => |out| { out.assert_silent(); }
 }
+
+// Beyond the guide: the same failure modes through the other lock kinds.
+
+scenario! {
+    fn rwlock_writer_and_reader_blocked_on_each_other_is_deadlock() {
+        let a = Arc::new(RwLock::named("A", 0));
+        let b = Arc::new(RwLock::named("B", 0));
+        let both = Arc::new(Barrier::new(2));
+        let t1 = {
+            let (a, b, both) = (a.clone(), b.clone(), both.clone());
+            spawn_named("writer", move || {
+                let _w = a.write();
+                both.wait();
+                let _w2 = b.write();
+            })
+        };
+        let t2 = spawn_named("reader", move || {
+            let _r = b.read();
+            both.wait();
+            let _r2 = a.read();
+        });
+        let _ = t1.join();
+        let _ = t2.join();
+    } => |out| {
+        let f = out.single(Kind::Deadlock);
+        assert_eq!(f.threads.len(), 2);
+    }
+}
+
+scenario! {
+    fn rwlock_readers_sharing_while_a_writer_waits_elsewhere_are_silent() {
+        // Two readers of A at once (never a wait), one of them then writes B: no cycle, no wait.
+        let a = Arc::new(RwLock::named("A", 0));
+        let b = Arc::new(Mutex::named("B", 0));
+        let both = Arc::new(Barrier::new(2));
+        let t1 = {
+            let (a, b, both) = (a.clone(), b.clone(), both.clone());
+            spawn_named("r1", move || {
+                let _r = a.read();
+                both.wait();
+                *b.lock() += 1;
+            })
+        };
+        let t2 = spawn_named("r2", move || {
+            let _r = a.read();
+            both.wait();
+            *b.lock() += 1;
+        });
+        t1.join().unwrap();
+        t2.join().unwrap();
+    } => |out| { out.assert_silent(); }
+}
+
+scenario! {
+    fn reentrant_mutex_in_an_inverted_order_is_lock_order_cycle() {
+        let r = Arc::new(ReentrantMutex::named("R", ()));
+        let m = Arc::new(Mutex::named("M", ()));
+        {
+            let (r, m) = (r.clone(), m.clone());
+            spawn_named("t1", move || {
+                let _r = r.lock();
+                let _again = r.lock();
+                let _m = m.lock();
+            })
+            .join()
+            .unwrap();
+        }
+        let _ = spawn_named("t2", move || {
+            let _m = m.lock();
+            let _r = r.lock();
+        })
+        .join();
+    } => |out| {
+        let f = out.single(Kind::LockOrderCycle);
+        assert!(f.summary.contains("ReentrantMutex \"R\""), "{}", f.summary);
+    }
+}
+
+scenario! {
+    fn upgrade_while_another_reader_waits_on_our_lock_is_deadlock() {
+        // t1 holds U(A) and B; t2 holds R(A) and waits for B; t1's upgrade waits for t2's read.
+        let a = Arc::new(RwLock::named("A", 0));
+        let b = Arc::new(Mutex::named("B", 0));
+        let both = Arc::new(Barrier::new(2));
+        let t1 = {
+            let (a, b, both) = (a.clone(), b.clone(), both.clone());
+            spawn_named("upgrader", move || {
+                let u = a.upgradable_read();
+                let _b = b.lock();
+                both.wait();
+                let _w = RwLockUpgradableReadGuard::upgrade(u);
+            })
+        };
+        let t2 = spawn_named("reader", move || {
+            let _r = a.read();
+            both.wait();
+            let _b = b.lock();
+        });
+        let _ = t1.join();
+        let _ = t2.join();
+    } => |out| {
+        let f = out.single(Kind::Deadlock);
+        assert!(f.evidence.iter().any(|e| e.note.as_deref() == Some("waits to lock here")), "{:?}", f.evidence);
+    }
+}
