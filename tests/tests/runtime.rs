@@ -33,6 +33,14 @@ fn inversion(a: &Arc<Mutex<()>>, b: &Arc<Mutex<()>>) {
         .join();
 }
 
+/// [`inversion`] on a fresh pair of mutexes named A and B.
+fn inversion_of_fresh_pair() {
+    inversion(
+        &Arc::new(Mutex::named("A", ())),
+        &Arc::new(Mutex::named("B", ())),
+    );
+}
+
 fn env(pairs: &[(&str, &str)]) -> Options {
     Options {
         env: pairs
@@ -49,11 +57,7 @@ fn warn_reports_on_stderr_and_the_program_goes_on() {
         "warn_reports_on_stderr_and_the_program_goes_on",
         env(&[("LOCKGRAPH_ON_FINDING", "warn")]),
         || {
-            let (a, b) = (
-                Arc::new(Mutex::named("A", ())),
-                Arc::new(Mutex::named("B", ())),
-            );
-            inversion(&a, &b);
+            inversion_of_fresh_pair();
             eprintln!("the program went on");
         },
     );
@@ -74,11 +78,7 @@ fn off_records_without_a_word() {
         "off_records_without_a_word",
         env(&[("LOCKGRAPH_ON_FINDING", "off")]),
         || {
-            let (a, b) = (
-                Arc::new(Mutex::named("A", ())),
-                Arc::new(Mutex::named("B", ())),
-            );
-            inversion(&a, &b);
+            inversion_of_fresh_pair();
         },
     );
     out.single(Kind::LockOrderCycle);
@@ -92,11 +92,7 @@ fn the_api_overrides_the_environment() {
         env(&[("LOCKGRAPH_ON_FINDING", "panic")]),
         || {
             lockgraph::set_on_finding(lockgraph::OnFinding::Warn);
-            let (a, b) = (
-                Arc::new(Mutex::named("A", ())),
-                Arc::new(Mutex::named("B", ())),
-            );
-            inversion(&a, &b);
+            inversion_of_fresh_pair();
         },
     );
     out.single(Kind::LockOrderCycle);
@@ -109,11 +105,7 @@ fn panic_is_the_default_and_its_message_is_the_report() {
         "panic_is_the_default_and_its_message_is_the_report",
         Options::default(),
         || {
-            let (a, b) = (
-                Arc::new(Mutex::named("A", ())),
-                Arc::new(Mutex::named("B", ())),
-            );
-            inversion(&a, &b);
+            inversion_of_fresh_pair();
         },
     );
     out.single(Kind::LockOrderCycle);
@@ -160,11 +152,7 @@ fn lockgraph_off_switches_detection_off() {
         "lockgraph_off_switches_detection_off",
         env(&[("LOCKGRAPH", "off")]),
         || {
-            let (a, b) = (
-                Arc::new(Mutex::named("A", ())),
-                Arc::new(Mutex::named("B", ())),
-            );
-            inversion(&a, &b);
+            inversion_of_fresh_pair();
             assert!(lockgraph::held_locks().is_empty());
         },
     );
