@@ -16,7 +16,9 @@
 pub mod finding;
 pub mod model;
 pub mod order;
+pub mod replay;
 pub mod selfwait;
+pub mod trace;
 pub mod waitfor;
 
 pub use finding::{Evidence, Finding, Fingerprint, Kind, ObjectRef, Op, Severity, ThreadRef};

@@ -239,3 +239,12 @@ impl Stack for Vec<Frame> {
 
 /// A shared, lazily resolved stack.
 pub type StackRef = Arc<dyn Stack>;
+
+/// Mixes one more lock into the hash of a chain of held locks (the held
+/// stack in order plus the lock being acquired). A thread that has seen a
+/// chain before has nothing new to learn from it. Never returns 0.
+#[inline]
+pub fn chain_hash(prev: u64, id: u64, mode: Mode) -> u64 {
+    let x = (prev ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)).rotate_left(23) ^ (mode as u64 + 1);
+    x.wrapping_mul(0xBF58_476D_1CE4_E5B9) | 1
+}

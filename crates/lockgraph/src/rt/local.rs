@@ -9,6 +9,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use lockgraph_detect::model::chain_hash as mix;
 use lockgraph_detect::{HeldLock, Mode, ObjectId, ObjectKind, Site, ThreadInfo};
 
 use super::global::{self, GLOBAL};
@@ -81,13 +82,6 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
         })
         .ok()
         .flatten()
-}
-
-/// Mixes one more lock into a chain hash. Never returns 0 (the empty slot).
-#[inline]
-pub(crate) fn mix(prev: u64, id: u64, mode: Mode) -> u64 {
-    let x = (prev ^ id.wrapping_mul(0x9E37_79B9_7F4A_7C15)).rotate_left(23) ^ (mode as u64 + 1);
-    x.wrapping_mul(0xBF58_476D_1CE4_E5B9) | 1
 }
 
 impl Local {

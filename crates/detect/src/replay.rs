@@ -1,0 +1,546 @@
+//! Post-mortem analysis: replays recorded events through the same analyses the live runtime runs.
+//!
+//! Each trace (one process) is replayed at the level of lock *instances*,
+//! exactly as the live runtime saw it: the same chain cache, the same
+//! lock-order graph, the same self-wait rules, so the same findings with the
+//! same fingerprints. On top, every trace feeds one graph of lock *classes*
+//! (creation site plus name) shared by all traces: a cycle in it whose edges
+//! come from two or more traces is a `lock_order_cycle` no single process
+//! could see, such as test 1 taking A→B and test 2 taking B→A.
+//!
+//! At the end of a trace, threads still blocked (a `wait` with no `acquire`
+//! after it, and no `exit`) are checked for wait-for cycles: the deadlock
+//! that killed the process.
+
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::finding::{Finding, Fingerprint, Kind, Severity};
+use crate::model::{
+    chain_hash, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, StackRef, ThreadId,
+    ThreadInfo,
+};
+use crate::order::{Acquisition, LockOrderGraph};
+use crate::selfwait::{self, Request};
+use crate::trace::{EventKind, Record, TraceEvent};
+use crate::waitfor::{self, Waiter};
+
+/// Counts of what was analyzed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Traces read.
+    pub traces: u64,
+    /// Events replayed.
+    pub events: u64,
+    /// Threads seen.
+    pub threads: u64,
+    /// Objects seen.
+    pub objects: u64,
+    /// Findings the live runtime recorded in the traces.
+    pub live_findings: u64,
+}
+
+/// Analyzes any number of traces; see the module documentation.
+#[derive(Default)]
+pub struct Analyzer {
+    classes: LockOrderGraph,
+    class_written: FxHashSet<u64>,
+    trace_names: Vec<String>,
+    findings: Vec<Finding>,
+    seen: FxHashSet<(Fingerprint, Severity)>,
+    stats: Stats,
+}
+
+#[derive(Clone, Copy)]
+struct Held {
+    object: u64,
+    mode: Mode,
+    site: u64,
+    chain: u64,
+}
+
+struct ThreadState {
+    info: ThreadInfo,
+    held: Vec<Held>,
+    chains: FxHashSet<u64>,
+    judged: Option<u64>,
+    waiting: Option<(u64, Mode, u64)>,
+    exited: bool,
+}
+
+/// The replay of one trace.
+pub struct Replay<'a> {
+    analyzer: &'a mut Analyzer,
+    index: u64,
+    threads: FxHashMap<u64, ThreadState>,
+    objects: FxHashMap<u64, ObjectInfo>,
+    sites: FxHashMap<u64, (Site, Option<StackRef>)>,
+    graph: LockOrderGraph,
+    written: FxHashSet<u64>,
+    findings: Vec<Finding>,
+}
+
+/// A stable 64-bit hash of a class key, used as the class's node id.
+fn class_id(key: &str) -> u64 {
+    Fingerprint::of(Kind::LockOrderCycle, [key]).0
+}
+
+impl Analyzer {
+    /// An analyzer with nothing read yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts the replay of one more trace, named `name` in reports.
+    pub fn trace(&mut self, name: impl Into<String>) -> Replay<'_> {
+        self.trace_names.push(name.into());
+        self.stats.traces += 1;
+        let index = self.trace_names.len() as u64;
+        Replay {
+            analyzer: self,
+            index,
+            threads: FxHashMap::default(),
+            objects: FxHashMap::default(),
+            sites: FxHashMap::default(),
+            graph: LockOrderGraph::new(),
+            written: FxHashSet::default(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, f: Finding) {
+        if self.seen.insert((f.fingerprint, f.severity)) {
+            self.findings.push(f);
+        }
+    }
+
+    /// Everything found, errors first, then by kind and fingerprint; and the counts.
+    pub fn finish(mut self) -> (Vec<Finding>, Stats) {
+        self.findings.sort_by(|a, b| {
+            (b.severity, a.kind, a.fingerprint).cmp(&(a.severity, b.kind, b.fingerprint))
+        });
+        (self.findings, self.stats)
+    }
+}
+
+impl Replay<'_> {
+    fn site(&self, id: Option<u64>) -> Site {
+        match id.and_then(|i| self.sites.get(&i)) {
+            Some((s, _)) => s.clone(),
+            None => Site::new(
+                id.map_or("<unknown site>".to_owned(), |i| format!("<site {i}>")),
+                0,
+                0,
+            ),
+        }
+    }
+
+    fn stack(&self, id: Option<u64>) -> Option<StackRef> {
+        id.and_then(|i| self.sites.get(&i))
+            .and_then(|(_, st)| st.clone())
+    }
+
+    fn object(&self, id: u64) -> ObjectInfo {
+        self.objects
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| ObjectInfo {
+                id: ObjectId(id),
+                kind: ObjectKind::Mutex,
+                name: None,
+                site: Site::new(format!("<object {id} has no record>"), 0, 0),
+            })
+    }
+
+    fn thread(&mut self, t: u64) -> &mut ThreadState {
+        let stats = &mut self.analyzer.stats;
+        self.threads.entry(t).or_insert_with(|| {
+            stats.threads += 1;
+            ThreadState {
+                info: ThreadInfo {
+                    id: ThreadId(t),
+                    name: None,
+                },
+                held: Vec::new(),
+                chains: FxHashSet::default(),
+                judged: None,
+                waiting: None,
+                exited: false,
+            }
+        })
+    }
+
+    /// Replays one record.
+    pub fn record(&mut self, r: Record) {
+        match r {
+            Record::Header { .. } => {}
+            Record::Thread { id, name } => {
+                let name = name.map(|n| Arc::from(n.as_str()));
+                self.thread(id).info.name = name;
+            }
+            Record::Site {
+                id,
+                file,
+                line,
+                col,
+                frames,
+            } => {
+                let stack: Option<StackRef> =
+                    (!frames.is_empty()).then(|| Arc::new(frames) as StackRef);
+                self.sites.insert(id, (Site::new(file, line, col), stack));
+            }
+            Record::Object {
+                id,
+                kind,
+                name,
+                site,
+            } => {
+                let info = ObjectInfo {
+                    id: ObjectId(id),
+                    kind,
+                    name: name.map(|n| Arc::from(n.as_str())),
+                    site: self.site(Some(site)),
+                };
+                if self.objects.insert(id, info).is_none() {
+                    self.analyzer.stats.objects += 1;
+                }
+            }
+            Record::Event(e) => {
+                self.analyzer.stats.events += 1;
+                self.event(e);
+            }
+            Record::Finding { .. } => self.analyzer.stats.live_findings += 1,
+            Record::Deadlock(waits) => {
+                let waiters: Vec<Waiter> = waits
+                    .iter()
+                    .map(|w| Waiter {
+                        thread: self.thread(w.t).info.clone(),
+                        object: ObjectId(w.o),
+                        mode: w.mode,
+                        site: self.site(Some(w.s)),
+                        held: w
+                            .held
+                            .iter()
+                            .map(|&(o, s, mode)| HeldLock {
+                                object: ObjectId(o),
+                                mode,
+                                site: self.site(Some(s)),
+                            })
+                            .collect(),
+                        stack: self.stack(Some(w.s)),
+                    })
+                    .collect();
+                self.deadlock(&waiters);
+            }
+        }
+    }
+
+    fn deadlock(&mut self, waiters: &[Waiter]) {
+        for w in waiters {
+            if let Some(cycle) = waitfor::find_cycle(waiters, w.thread.id) {
+                let f = waitfor::finding(waiters, &cycle, &|id| self.object(id.0));
+                if !self.findings.iter().any(|x| x.fingerprint == f.fingerprint) {
+                    self.findings.push(f);
+                }
+            }
+        }
+    }
+
+    fn event(&mut self, e: TraceEvent) {
+        let t = e.thread;
+        let o = e.object.unwrap_or(0);
+        let mode = e.mode.unwrap_or(Mode::Exclusive);
+        match e.kind {
+            EventKind::Attempt => {
+                self.judge(t, o, mode, e.site);
+                self.thread(t).judged = Some(o);
+            }
+            EventKind::Wait => {
+                if self.thread(t).judged != Some(o) {
+                    self.judge(t, o, mode, e.site);
+                    self.thread(t).judged = Some(o);
+                }
+                self.thread(t).waiting = Some((o, mode, e.site.unwrap_or(0)));
+            }
+            EventKind::Acquire => {
+                if self.thread(t).judged != Some(o) {
+                    self.judge(t, o, mode, e.site);
+                }
+                let ts = self.thread(t);
+                ts.judged = None;
+                ts.waiting = None;
+                push(ts, o, mode, e.site.unwrap_or(0));
+            }
+            EventKind::Try => push(self.thread(t), o, mode, e.site.unwrap_or(0)),
+            EventKind::TryFail | EventKind::Notify | EventKind::Spawn | EventKind::Join => {}
+            EventKind::Release => self.release(t, o),
+            EventKind::Remode => {
+                let ts = self.thread(t);
+                if let Some(i) = ts.held.iter().rposition(|h| h.object == o) {
+                    ts.held[i].mode = mode;
+                    rechain(&mut ts.held, i);
+                }
+            }
+            EventKind::Drop => self.graph.remove_object(ObjectId(o)),
+            EventKind::CvWait => {
+                if let Some(m) = e.mutex {
+                    self.release(t, m);
+                }
+            }
+            EventKind::CvWoken => {
+                if let Some(m) = e.mutex {
+                    // The mutex is taken back at the wait site: it learns order edges.
+                    self.learn(t, m, Mode::Exclusive, e.site);
+                    push(self.thread(t), m, Mode::Exclusive, e.site.unwrap_or(0));
+                }
+            }
+            EventKind::Exit => {
+                let ts = self.thread(t);
+                ts.exited = true;
+                ts.waiting = None;
+            }
+        }
+    }
+
+    fn release(&mut self, t: u64, o: u64) {
+        let ts = self.thread(t);
+        if let Some(i) = ts.held.iter().rposition(|h| h.object == o) {
+            ts.held.remove(i);
+            rechain(&mut ts.held, i);
+            return;
+        }
+        // A guard released on another thread than the one that took it.
+        for ts in self.threads.values_mut() {
+            if let Some(i) = ts.held.iter().rposition(|h| h.object == o) {
+                ts.held.remove(i);
+                rechain(&mut ts.held, i);
+                return;
+            }
+        }
+    }
+
+    /// A blocking acquisition: the self-wait check, then what it teaches the graphs.
+    fn judge(&mut self, t: u64, o: u64, mode: Mode, site: Option<u64>) {
+        if self.thread(t).held.iter().any(|h| h.object == o) {
+            let raw: Vec<Held> = self.thread(t).held.clone();
+            let held: Vec<HeldLock> = raw
+                .iter()
+                .map(|h| HeldLock {
+                    object: ObjectId(h.object),
+                    mode: h.mode,
+                    site: self.site(Some(h.site)),
+                })
+                .collect();
+            let thread = self.thread(t).info.clone();
+            let info = self.object(o);
+            let req = Request {
+                thread: &thread,
+                object: &info,
+                mode,
+                site: self.site(site),
+                stack: self.stack(site),
+            };
+            if let Some(f) = selfwait::check(&req, &held) {
+                self.findings.push(f);
+            }
+        }
+        self.learn(t, o, mode, site);
+    }
+
+    fn learn(&mut self, t: u64, o: u64, mode: Mode, site: Option<u64>) {
+        let first_write = mode == Mode::Exclusive
+            && self.object(o).kind == ObjectKind::RwLock
+            && !self.written.contains(&o);
+        let ts = self.thread(t);
+        let chain = chain_hash(ts.held.last().map_or(0, |h| h.chain), o, mode);
+        let nested = ts.held.iter().any(|h| h.object != o);
+        if !first_write && (!nested || ts.chains.contains(&chain)) {
+            return;
+        }
+        ts.chains.insert(chain);
+        if first_write {
+            self.written.insert(o);
+        }
+        let held: Vec<Held> = self
+            .thread(t)
+            .held
+            .iter()
+            .copied()
+            .filter(|h| h.object != o)
+            .collect();
+        let thread = self.thread(t).info.clone();
+        let site_info = self.site(site);
+        let stack = self.stack(site);
+        // The instance graph: what the live runtime saw.
+        let target = self.object(o);
+        self.graph.ensure_object(ObjectId(o), || target.clone());
+        let mut instance_held = Vec::with_capacity(held.len());
+        for h in &held {
+            let info = self.object(h.object);
+            self.graph.ensure_object(ObjectId(h.object), || info);
+            instance_held.push(HeldLock {
+                object: ObjectId(h.object),
+                mode: h.mode,
+                site: self.site(Some(h.site)),
+            });
+        }
+        let found = self.graph.on_acquire(&Acquisition {
+            thread: &thread,
+            object: ObjectId(o),
+            mode,
+            site: site_info.clone(),
+            held: &instance_held,
+            stack: stack.clone(),
+        });
+        self.findings.extend(found);
+        // The class graph, shared by every trace. Nesting within one class
+        // (two accounts) stays at the instance level: classes cannot order it.
+        let target_class = class_id(&target.class_key());
+        let class_info = |info: &ObjectInfo, id: u64| ObjectInfo {
+            id: ObjectId(id),
+            ..info.clone()
+        };
+        let classes = &mut self.analyzer.classes;
+        classes.ensure_object(ObjectId(target_class), || class_info(&target, target_class));
+        let mut class_held = Vec::with_capacity(held.len());
+        for (h, ih) in held.iter().zip(&instance_held) {
+            let info = self
+                .objects
+                .get(&h.object)
+                .cloned()
+                .unwrap_or_else(|| target.clone());
+            let id = class_id(&info.class_key());
+            if id == target_class || class_held.iter().any(|x: &HeldLock| x.object.0 == id) {
+                continue;
+            }
+            classes.ensure_object(ObjectId(id), || class_info(&info, id));
+            class_held.push(HeldLock {
+                object: ObjectId(id),
+                mode: h.mode,
+                site: ih.site.clone(),
+            });
+        }
+        let class_first_write = first_write && self.analyzer.class_written.insert(target_class);
+        if class_held.is_empty() && !class_first_write {
+            return;
+        }
+        let trace_name = self
+            .analyzer
+            .trace_names
+            .last()
+            .cloned()
+            .unwrap_or_default();
+        let class_thread = ThreadInfo {
+            id: ThreadId((self.index << 32) | (t & 0xffff_ffff)),
+            name: Some(Arc::from(
+                format!(
+                    "{} in {}",
+                    thread.name.as_deref().unwrap_or("unnamed"),
+                    trace_name
+                )
+                .as_str(),
+            )),
+        };
+        let found = self.analyzer.classes.on_acquire(&Acquisition {
+            thread: &class_thread,
+            object: ObjectId(target_class),
+            mode,
+            site: site_info,
+            held: &class_held,
+            stack,
+        });
+        for mut f in found {
+            let traces: FxHashSet<u64> = f.threads.iter().map(|t| t.id.0 >> 32).collect();
+            if traces.len() < 2 {
+                continue; // within one trace: the instance graph decides
+            }
+            let mut names: Vec<&str> = traces
+                .iter()
+                .filter_map(|&i| {
+                    self.analyzer
+                        .trace_names
+                        .get(i as usize - 1)
+                        .map(String::as_str)
+                })
+                .collect();
+            names.sort_unstable();
+            f.notes.insert(0, format!("this cycle spans {} traces ({}): no single run formed it, together they can deadlock", traces.len(), names.join(", ")));
+            f.summary = format!("across runs: {}", f.summary);
+            self.analyzer.add(f);
+        }
+    }
+
+    /// Ends the replay: threads still blocked are checked for deadlock, and
+    /// the trace's findings join the analyzer's.
+    pub fn finish(mut self) {
+        let mut waiters = Vec::new();
+        let mut ids: Vec<u64> = self.threads.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let ts = &self.threads[&id];
+            if let (Some((o, mode, s)), false) = (ts.waiting, ts.exited) {
+                waiters.push(Waiter {
+                    thread: ts.info.clone(),
+                    object: ObjectId(o),
+                    mode,
+                    site: self.site(Some(s)),
+                    held: ts
+                        .held
+                        .iter()
+                        .map(|h| HeldLock {
+                            object: ObjectId(h.object),
+                            mode: h.mode,
+                            site: self.site(Some(h.site)),
+                        })
+                        .collect(),
+                    stack: self.stack(Some(s)),
+                });
+            }
+        }
+        self.deadlock(&waiters);
+        // A deadlock and the lock-order cycle behind it are one bug: the live
+        // runtime reports only the deadlock, and so does the replay.
+        let deadlocked: Vec<Vec<String>> = self
+            .findings
+            .iter()
+            .filter(|f| f.kind == Kind::Deadlock)
+            .map(|f| {
+                let mut keys: Vec<String> = f.objects.iter().map(ObjectInfo::class_key).collect();
+                keys.sort();
+                keys
+            })
+            .collect();
+        let findings = std::mem::take(&mut self.findings);
+        for f in findings {
+            if f.kind == Kind::LockOrderCycle {
+                let mut keys: Vec<String> = f.objects.iter().map(ObjectInfo::class_key).collect();
+                keys.sort();
+                if deadlocked.contains(&keys) {
+                    continue;
+                }
+            }
+            self.analyzer.add(f);
+        }
+    }
+}
+
+fn push(ts: &mut ThreadState, o: u64, mode: Mode, site: u64) {
+    let chain = chain_hash(ts.held.last().map_or(0, |h| h.chain), o, mode);
+    ts.held.push(Held {
+        object: o,
+        mode,
+        site,
+        chain,
+    });
+}
+
+fn rechain(held: &mut [Held], from: usize) {
+    for i in from..held.len() {
+        let prev = if i == 0 { 0 } else { held[i - 1].chain };
+        held[i].chain = chain_hash(prev, held[i].object, held[i].mode);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+//! Reader tests: every record kind round-trips, and every kind of bad input gets its error.
+
+use super::*;
+use crate::trace::write;
+
+fn read_all(text: &str) -> (Vec<Record>, Result<(), String>, Vec<String>) {
+    let mut r = TraceReader::new(text.as_bytes(), "t.jsonl");
+    let mut out = Vec::new();
+    let mut err = Ok(());
+    for rec in r.by_ref() {
+        match rec {
+            Ok(x) => out.push(x),
+            Err(e) => err = Err(e.to_string()),
+        }
+    }
+    let warnings = r.warnings().to_vec();
+    (out, err, warnings)
+}
+
+const HEADER: &str = "{\"lockgraph_trace\":1,\"program\":\"p\",\"pid\":7,\"start_unix_ms\":5}\n";
+
+#[test]
+fn every_record_round_trips_through_the_writer() {
+    let records = vec![
+        Record::Header {
+            version: 1,
+            program: "p \"q\"".into(),
+            pid: 7,
+            start_unix_ms: 5,
+        },
+        Record::Thread {
+            id: 1,
+            name: Some("main".into()),
+        },
+        Record::Thread { id: 2, name: None },
+        Record::Site {
+            id: 3,
+            file: "src/a.rs".into(),
+            line: 4,
+            col: 5,
+            frames: vec![Frame {
+                function: Some("f".into()),
+                file: None,
+                line: Some(1),
+                col: None,
+            }],
+        },
+        Record::Object {
+            id: 9,
+            kind: ObjectKind::RwLock,
+            name: Some("cfg".into()),
+            site: 3,
+        },
+        Record::Event(TraceEvent {
+            object: Some(9),
+            site: Some(3),
+            mode: Some(Mode::SharedRecursive),
+            ..TraceEvent::new(EventKind::Acquire, 1)
+        }),
+        Record::Event(TraceEvent {
+            object: Some(9),
+            ..TraceEvent::new(EventKind::Release, 1)
+        }),
+        Record::Event(TraceEvent {
+            object: Some(4),
+            mutex: Some(9),
+            how: Some("timeout".into()),
+            ..TraceEvent::new(EventKind::CvWoken, 2)
+        }),
+        Record::Event(TraceEvent {
+            child: Some(2),
+            ..TraceEvent::new(EventKind::Spawn, 1)
+        }),
+        Record::Finding {
+            kind: "deadlock".into(),
+            fingerprint: "00ff".into(),
+        },
+        Record::Deadlock(vec![WaitSnapshot {
+            t: 1,
+            o: 9,
+            s: 3,
+            mode: Mode::Exclusive,
+            held: vec![(8, 3, Mode::Exclusive)],
+        }]),
+    ];
+    let mut text = String::new();
+    for r in &records {
+        write::record(&mut text, r);
+    }
+    let (back, err, warnings) = read_all(&text);
+    assert_eq!(err, Ok(()));
+    assert!(warnings.is_empty());
+    assert_eq!(back, records);
+}
+
+#[test]
+fn key_order_and_spacing_do_not_matter() {
+    let text = format!(
+        "{HEADER}  {{ \"mode\" : \"exclusive\", \"o\": 2, \"t\": 1, \"ev\": \"acquire\" }}\n\n"
+    );
+    let (back, err, _) = read_all(&text);
+    assert_eq!(err, Ok(()));
+    assert_eq!(back.len(), 2);
+}
+
+#[test]
+fn empty_input_says_so() {
+    assert_eq!(
+        read_all("").1,
+        Err("t.jsonl: empty trace: no header line".into())
+    );
+}
+
+#[test]
+fn a_file_without_header_is_not_a_trace() {
+    let err = read_all("{\"ev\":\"release\",\"t\":1,\"o\":2}\n")
+        .1
+        .unwrap_err();
+    assert!(err.starts_with("t.jsonl:1: not a lockgraph trace"), "{err}");
+    let err = read_all("hello\n").1.unwrap_err();
+    assert!(err.starts_with("t.jsonl:1: not a lockgraph trace"), "{err}");
+}
+
+#[test]
+fn wrong_version_names_both_versions() {
+    let err = read_all("{\"lockgraph_trace\":2,\"program\":\"p\",\"pid\":1,\"start_unix_ms\":0}\n")
+        .1
+        .unwrap_err();
+    assert_eq!(
+        err,
+        "t.jsonl:1: unsupported trace format version 2; this lockgraph reads version 1"
+    );
+}
+
+#[test]
+fn a_malformed_line_in_the_middle_names_file_and_line() {
+    let text =
+        format!("{HEADER}{{\"thread\":1}}\n{{\"ev\":\"acquire\",\"t\":1\n{{\"thread\":2}}\n");
+    let (back, err, _) = read_all(&text);
+    assert_eq!(back.len(), 2, "records before the bad line are kept");
+    let err = err.unwrap_err();
+    assert!(
+        err.starts_with("t.jsonl:3: not a JSON object record"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_event_and_missing_fields_are_named() {
+    let err = read_all(&format!("{HEADER}{{\"ev\":\"explode\",\"t\":1,\"o\":1}}\n"))
+        .1
+        .unwrap_err();
+    assert_eq!(err, "t.jsonl:2: unknown event \"explode\"");
+    let err = read_all(&format!("{HEADER}{{\"ev\":\"acquire\",\"t\":1,\"o\":1}}\n"))
+        .1
+        .unwrap_err();
+    assert_eq!(err, "t.jsonl:2: event \"acquire\" is missing \"mode\"");
+    let err = read_all(&format!("{HEADER}{{\"ev\":\"release\",\"o\":1}}\n"))
+        .1
+        .unwrap_err();
+    assert_eq!(err, "t.jsonl:2: missing \"t\"");
+    let err = read_all(&format!("{HEADER}{{\"colour\":\"red\"}}\n"))
+        .1
+        .unwrap_err();
+    assert!(err.contains("no known record"), "{err}");
+}
+
+#[test]
+fn a_truncated_last_line_is_a_warning_not_an_error() {
+    let text = format!("{HEADER}{{\"thread\":1}}\n{{\"ev\":\"acq");
+    let (back, err, warnings) = read_all(&text);
+    assert_eq!(err, Ok(()));
+    assert_eq!(back.len(), 2);
+    assert_eq!(warnings, ["t.jsonl:3: last line is incomplete (the process probably died while writing it); ignored"]);
+}
+
+#[test]
+fn a_complete_last_line_without_newline_is_fine() {
+    let (back, err, warnings) = read_all(&format!("{HEADER}{{\"thread\":1}}"));
+    assert_eq!(err, Ok(()));
+    assert_eq!(back.len(), 2);
+    assert!(warnings.is_empty());
+}
+
+#[test]
+fn a_huge_line_is_refused_without_reading_it_all() {
+    let text = format!(
+        "{HEADER}{{\"thread\":1,\"name\":\"{}\"}}\n",
+        "x".repeat(MAX_LINE + 10)
+    );
+    let err = read_all(&text).1.unwrap_err();
+    assert_eq!(
+        err,
+        format!("t.jsonl:2: line longer than {MAX_LINE} bytes; is this a trace?")
+    );
+}
+
+#[test]
+fn a_second_header_is_an_error() {
+    let err = read_all(&format!("{HEADER}{HEADER}")).1.unwrap_err();
+    assert_eq!(err, "t.jsonl:2: a second header line");
+}

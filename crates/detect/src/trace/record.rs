@@ -1,0 +1,158 @@
+//! The records of a trace, as the reader returns them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Frame, Mode, ObjectKind};
+
+/// The trace format version this crate writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What an event says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A blocking acquisition was asked for (optional: `acquire` alone also counts as asked).
+    Attempt,
+    /// A blocking acquisition succeeded.
+    Acquire,
+    /// A non-blocking or timed acquisition succeeded.
+    Try,
+    /// A non-blocking or timed acquisition failed.
+    TryFail,
+    /// The thread blocked waiting for the object.
+    Wait,
+    /// The thread released the object.
+    Release,
+    /// The thread now holds the object in another mode (upgrade, downgrade).
+    Remode,
+    /// The object was destroyed.
+    Drop,
+    /// The thread waits on a condvar (`o`), having released `mutex`.
+    CvWait,
+    /// A condvar wait ended (`how`: notified, timeout).
+    CvWoken,
+    /// A notification on a condvar (`woken` waiters, `all`).
+    Notify,
+    /// The thread started thread `child`.
+    Spawn,
+    /// The thread joined thread `child`.
+    Join,
+    /// The thread ended.
+    Exit,
+}
+
+/// One event: which thread did what to which object, where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceEvent {
+    /// What happened.
+    pub kind: EventKind,
+    /// The thread (`t`).
+    pub thread: u64,
+    /// The object (`o`), if the event concerns one.
+    pub object: Option<u64>,
+    /// The site (`s`), if known.
+    pub site: Option<u64>,
+    /// The mode, for acquisitions.
+    pub mode: Option<Mode>,
+    /// The mutex of a condvar wait (`mutex`).
+    pub mutex: Option<u64>,
+    /// The other thread of a spawn or join (`child`).
+    pub child: Option<u64>,
+    /// How many waiters a notify woke (`woken`).
+    pub woken: Option<u64>,
+    /// Whether a notify was `notify_all` (`all`).
+    pub all: Option<bool>,
+    /// How a condvar wait ended (`how`).
+    pub how: Option<String>,
+}
+
+impl TraceEvent {
+    /// An event with only a kind and a thread.
+    pub fn new(kind: EventKind, thread: u64) -> Self {
+        TraceEvent {
+            kind,
+            thread,
+            object: None,
+            site: None,
+            mode: None,
+            mutex: None,
+            child: None,
+            woken: None,
+            all: None,
+            how: None,
+        }
+    }
+}
+
+/// One blocked thread in a recorded deadlock snapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitSnapshot {
+    /// The thread.
+    pub t: u64,
+    /// What it waits for.
+    pub o: u64,
+    /// Where.
+    pub s: u64,
+    /// In which mode.
+    pub mode: Mode,
+    /// What it holds: `[object, site, mode]` triples.
+    pub held: Vec<(u64, u64, Mode)>,
+}
+
+/// One line of a trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// The first line.
+    Header {
+        /// Format version.
+        version: u32,
+        /// The program that wrote it.
+        program: String,
+        /// Its process id.
+        pid: u64,
+        /// When recording started, in milliseconds since the Unix epoch.
+        start_unix_ms: u64,
+    },
+    /// A thread's id and name.
+    Thread {
+        /// The id events use.
+        id: u64,
+        /// The name, if any.
+        name: Option<String>,
+    },
+    /// A source location.
+    Site {
+        /// The id events and objects use.
+        id: u64,
+        /// File.
+        file: String,
+        /// Line.
+        line: u32,
+        /// Column.
+        col: u32,
+        /// A backtrace, innermost first, if captured.
+        frames: Vec<Frame>,
+    },
+    /// A synchronization object.
+    Object {
+        /// The id events use.
+        id: u64,
+        /// What it is.
+        kind: ObjectKind,
+        /// Its name, if any.
+        name: Option<String>,
+        /// Its creation site (a site id).
+        site: u64,
+    },
+    /// Something that happened.
+    Event(TraceEvent),
+    /// A finding the live runtime reported (informational).
+    Finding {
+        /// The kind's JSON name.
+        kind: String,
+        /// Its fingerprint.
+        fingerprint: String,
+    },
+    /// A deadlock the live runtime confirmed: the wait-for cycle, in order.
+    Deadlock(Vec<WaitSnapshot>),
+}
