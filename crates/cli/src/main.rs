@@ -1,11 +1,18 @@
-//! The `lockgraph` command line: a thin shell over the detect and report crates.
+//! The `lockgraph` command line: typed flags, then the detect and report crates do the work.
 
-use clap::{Parser, Subcommand};
+mod analyze;
+mod baseline;
+mod exit;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
 use lockgraph_detect::Kind;
 
-/// Deadlock and race detection for Rust: inspect what lockgraph reports.
+/// Deadlock and race detection for Rust: analyze recorded traces, gate CI.
 #[derive(Parser)]
-#[command(name = "lockgraph", version, about)]
+#[command(name = "lockgraph", version, about, after_help = exit::HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -13,12 +20,56 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Analyze traces recorded with LOCKGRAPH_TRACE: the live detector's
+    /// findings, deadlocks visible only at the end, and lock-order cycles
+    /// that span several traces (test 1 takes A then B, test 2 B then A).
+    Analyze(AnalyzeArgs),
     /// List the finding kinds, their JSON names and default severities.
     Kinds,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// For people.
+    Text,
+    /// One JSON document (docs/report-format.md).
+    Json,
+}
+
+/// Flags of `lockgraph analyze`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct AnalyzeArgs {
+    /// Trace files, or directories of them (every *.jsonl inside, recursively).
+    #[arg(required = true)]
+    pub(crate) traces: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// What fails the run (exit 1): `error` (the default), `warning`, `never`,
+    /// or a comma-separated list of kinds such as `lock_order_cycle,deadlock`.
+    #[arg(long, default_value = "error")]
+    pub(crate) fail_on: String,
+    /// A baseline of accepted findings (default: ./lockgraph.toml if it exists).
+    #[arg(long, conflicts_with = "no_baseline")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Ignore ./lockgraph.toml.
+    #[arg(long)]
+    pub(crate) no_baseline: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::UNUSABLE
+            } else {
+                exit::CLEAN
+            });
+        }
+    };
     match cli.command {
         Command::Kinds => {
             for k in Kind::ALL {
@@ -29,7 +80,14 @@ fn main() -> anyhow::Result<()> {
                     k.describe()
                 );
             }
+            ExitCode::from(exit::CLEAN)
         }
+        Command::Analyze(args) => match analyze::run(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("lockgraph: error: {e:#}");
+                ExitCode::from(exit::UNUSABLE)
+            }
+        },
     }
-    Ok(())
 }

@@ -44,7 +44,6 @@ impl WaitTimeoutResult {
 pub struct Condvar {
     inner: parking_lot::Condvar,
     #[cfg(feature = "instrument")]
-    #[allow(dead_code)]
     meta: crate::rt::meta::Meta,
 }
 
@@ -79,18 +78,42 @@ impl Condvar {
     }
 
     /// Wakes one waiting thread; returns whether one was woken.
+    #[track_caller]
     pub fn notify_one(&self) -> bool {
-        self.inner.notify_one()
+        let woken = self.inner.notify_one();
+        self.noted_notify(u64::from(woken), false, Location::caller());
+        woken
     }
 
     /// Wakes every waiting thread; returns how many were woken.
+    #[track_caller]
     pub fn notify_all(&self) -> usize {
-        self.inner.notify_all()
+        let woken = self.inner.notify_all();
+        self.noted_notify(woken as u64, true, Location::caller());
+        woken
     }
+
+    #[cfg(feature = "instrument")]
+    fn noted_notify(&self, woken: u64, all: bool, site: &'static Location<'static>) {
+        use crate::rt::record::RawEvent;
+        let mut e = RawEvent::new(
+            lockgraph_detect::trace::EventKind::Notify,
+            self.meta.id(),
+            None,
+            Some(site),
+        );
+        e.extra = woken;
+        e.flag = all;
+        crate::rt::hooks::note(e);
+    }
+
+    #[cfg(not(feature = "instrument"))]
+    #[inline(always)]
+    fn noted_notify(&self, _: u64, _: bool, _: &'static Location<'static>) {}
 
     /// Runs a parking_lot wait on the mutex behind `guard`.
     #[cfg(feature = "instrument")]
-    fn around<T: ?Sized, R>(
+    fn around<T: ?Sized, R: WaitOutcome>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         site: &'static Location<'static>,
@@ -99,6 +122,12 @@ impl Condvar {
         let mutex = MutexGuard::mutex(guard);
         // Safety: we only read the raw lock's metadata and its parking_lot mutex.
         let raw = unsafe { mutex.raw() };
+        use crate::rt::record::RawEvent;
+        use lockgraph_detect::trace::EventKind;
+        let mutex_id = raw.meta().id();
+        let mut e = RawEvent::new(EventKind::CvWait, self.meta.id(), None, Some(site));
+        e.extra = mutex_id;
+        crate::rt::hooks::note(e);
         crate::rt::hooks::release(raw.meta());
         let pl = raw.parking_lot_mutex();
         // Safety: this thread holds the lock (it has `guard`); the parking_lot
@@ -107,12 +136,16 @@ impl Condvar {
         let mut pl_guard = unsafe { pl.make_guard_unchecked() };
         let r = wait(&self.inner, &mut pl_guard);
         std::mem::forget(pl_guard);
+        let mut e = RawEvent::new(EventKind::CvWoken, self.meta.id(), None, Some(site));
+        e.extra = mutex_id;
+        e.flag = timed_out(&r);
+        crate::rt::hooks::note(e);
         crate::rt::hooks::reacquired(raw.meta(), lockgraph_detect::Mode::Exclusive, site);
         r
     }
 
     #[cfg(not(feature = "instrument"))]
-    fn around<T: ?Sized, R>(
+    fn around<T: ?Sized, R: WaitOutcome>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         _site: &'static Location<'static>,
@@ -198,6 +231,28 @@ impl Condvar {
             }
         }
     }
+}
+
+/// What a wait returned: whether it timed out, for the trace.
+trait WaitOutcome {
+    fn timed_out(&self) -> bool;
+}
+
+impl WaitOutcome for () {
+    fn timed_out(&self) -> bool {
+        false
+    }
+}
+
+impl WaitOutcome for bool {
+    fn timed_out(&self) -> bool {
+        *self
+    }
+}
+
+#[cfg(feature = "instrument")]
+fn timed_out(r: &impl WaitOutcome) -> bool {
+    r.timed_out()
 }
 
 impl Default for Condvar {

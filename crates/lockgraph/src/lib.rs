@@ -59,6 +59,18 @@ pub use lockgraph_detect::{Finding, Kind, ObjectInfo, Severity};
 pub use rt::config::{on_finding, set_backtraces, set_enabled, set_on_finding, OnFinding};
 #[cfg(feature = "instrument")]
 pub use rt::react::{findings, held_locks, take_findings};
+#[cfg(feature = "instrument")]
+pub use rt::record::{flush as flush_trace, trace_path};
+
+/// Starts recording every event of this process to `path` (a file, or a
+/// directory that gets `<program>-<pid>.jsonl`), as `LOCKGRAPH_TRACE=path`
+/// does; returns the file. Call it before the threads to record start:
+/// threads that already used a lock keep not recording. Recording starts
+/// once per process; later calls return the file already in use.
+#[cfg(feature = "instrument")]
+pub fn record_to(path: impl AsRef<std::path::Path>) -> std::io::Result<std::path::PathBuf> {
+    rt::record::start(path.as_ref())
+}
 
 /// Whether this build instruments its locks (the `instrument` feature).
 pub const INSTRUMENTED: bool = cfg!(feature = "instrument");

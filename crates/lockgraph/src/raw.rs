@@ -107,8 +107,15 @@ impl RawMutex {
     #[inline]
     pub(crate) fn try_lock_at(&self, site: Loc) -> bool {
         let ok = self.pl().try_lock();
+        self.tried(ok, site)
+    }
+
+    #[inline]
+    fn tried(&self, ok: bool, site: Loc) -> bool {
         if ok {
             hooks::acquired_without_blocking(&self.meta, self.mode(), site);
+        } else {
+            hooks::try_failed(&self.meta, self.mode(), site);
         }
         ok
     }
@@ -116,19 +123,13 @@ impl RawMutex {
     /// Tries to acquire within `d`.
     pub(crate) fn try_lock_for_at(&self, d: Duration, site: Loc) -> bool {
         let ok = self.pl().try_lock_for(d);
-        if ok {
-            hooks::acquired_without_blocking(&self.meta, self.mode(), site);
-        }
-        ok
+        self.tried(ok, site)
     }
 
     /// Tries to acquire until `t`.
     pub(crate) fn try_lock_until_at(&self, t: Instant, site: Loc) -> bool {
         let ok = self.pl().try_lock_until(t);
-        if ok {
-            hooks::acquired_without_blocking(&self.meta, self.mode(), site);
-        }
-        ok
+        self.tried(ok, site)
     }
 }
 
@@ -342,6 +343,8 @@ impl RawRwLock {
         };
         if ok {
             hooks::acquired_without_blocking(&self.meta, mode, site);
+        } else {
+            hooks::try_failed(&self.meta, mode, site);
         }
         ok
     }

@@ -45,6 +45,9 @@ pub(crate) fn register_thread() -> Arc<Shared> {
         deadlocked: AtomicBool::new(false),
     });
     GLOBAL.lock().threads.push(shared.clone());
+    if super::record::recording() {
+        super::record::thread_record(id.0, shared.thread.name.as_deref());
+    }
     shared
 }
 
@@ -82,8 +85,8 @@ impl Global {
         self.waiters.retain(|(w, _)| w.thread.id != thread);
     }
 
-    /// A wait-for cycle through `thread`, as a finding.
-    pub(crate) fn deadlock_through(&self, thread: ThreadId) -> Option<Finding> {
+    /// A wait-for cycle through `thread`, as a finding, with the waiters of the cycle in order.
+    pub(crate) fn deadlock_through(&self, thread: ThreadId) -> Option<(Finding, Vec<Waiter>)> {
         // A lock released on another thread but not yet claimed is not held.
         let waiters: Vec<Waiter> = self
             .waiters
@@ -109,7 +112,8 @@ impl Global {
                     site: lockgraph_detect::Site::new("<unknown>", 0, 0),
                 })
         };
-        Some(waitfor::finding(&waiters, &cycle, &lookup))
+        let f = waitfor::finding(&waiters, &cycle, &lookup);
+        Some((f, cycle.iter().map(|&i| waiters[i].clone()).collect()))
     }
 
     /// Marks every thread of a reported deadlock, so that none of them also

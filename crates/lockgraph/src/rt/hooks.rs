@@ -13,6 +13,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use lockgraph_detect::selfwait::{self, Request};
+use lockgraph_detect::trace::EventKind;
 use lockgraph_detect::waitfor::Waiter;
 use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, Site};
 
@@ -21,6 +22,7 @@ use super::global::{self, GLOBAL};
 use super::local::{self, Loc, Local};
 use super::meta::{describe, Meta, IN_GRAPH};
 use super::react;
+use super::record::{self, RawEvent};
 use super::stack;
 
 /// How long a blocked thread waits before it checks whether it is deadlocked.
@@ -70,6 +72,12 @@ fn acquire_on<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: The
         match l.known_chain(id, mode) {
             Some(chain) if ops.try_now() => {
                 l.push(meta, id, chain, mode, site);
+                l.record(RawEvent::new(
+                    EventKind::Acquire,
+                    id,
+                    Some(mode),
+                    Some(site),
+                ));
                 Fast::Done
             }
             Some(chain) => Fast::Busy(chain),
@@ -80,9 +88,18 @@ fn acquire_on<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: The
         Some(Fast::Done) => {}
         // Nothing new to learn, the lock is just busy: wait without the slow path.
         Some(Fast::Busy(chain)) => {
-            block(meta, mode, site, ops);
             let id = meta.id();
-            local::with(|l| l.push(meta, id, chain, mode, site));
+            local::with(|l| l.record(RawEvent::new(EventKind::Wait, id, Some(mode), Some(site))));
+            block(meta, mode, site, ops);
+            local::with(|l| {
+                l.push(meta, id, chain, mode, site);
+                l.record(RawEvent::new(
+                    EventKind::Acquire,
+                    id,
+                    Some(mode),
+                    Some(site),
+                ));
+            });
         }
         Some(Fast::Slow) => acquire_slow(meta, mode, site, ops, then),
         None => ops.lock(),
@@ -130,6 +147,8 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
     // Forget deadlocks reported before this acquisition began.
     local::with(|l| l.shared().deadlocked.store(false, Ordering::Relaxed));
     if !ops.try_now() {
+        let id = meta.id();
+        local::with(|l| l.record(RawEvent::new(EventKind::Wait, id, Some(mode), Some(site))));
         block(meta, mode, site, ops);
     }
     let mut cycles = plan.cycles;
@@ -144,8 +163,19 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
     }
     let id = meta.id();
     local::with(|l| match then {
-        Then::Push => l.push(meta, id, plan.chain, mode, site),
-        Then::Upgrade => l.remode(id, mode),
+        Then::Push => {
+            l.push(meta, id, plan.chain, mode, site);
+            l.record(RawEvent::new(
+                EventKind::Acquire,
+                id,
+                Some(mode),
+                Some(site),
+            ));
+        }
+        Then::Upgrade => {
+            l.remode(id, mode);
+            l.record(RawEvent::new(EventKind::Remode, id, Some(mode), Some(site)));
+        }
     });
 }
 
@@ -154,6 +184,14 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
 fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     l.drain_pending();
     let id = meta.id();
+    if then == Then::Push {
+        l.record(RawEvent::new(
+            EventKind::Attempt,
+            id,
+            Some(mode),
+            Some(site),
+        ));
+    }
     let self_wait = if then == Then::Push && l.held.iter().any(|h| h.id == id) {
         let thread = l.thread();
         let held = l.held_for_detect();
@@ -264,8 +302,26 @@ fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
         }
         let mut g = GLOBAL.lock();
         match g.deadlock_through(me) {
-            Some(f) if suspect == Some(f.fingerprint) => {
+            Some((f, cycle)) if suspect == Some(f.fingerprint) => {
                 let mut f = f;
+                if record::recording() {
+                    let snapshot: Vec<_> = cycle
+                        .iter()
+                        .map(|w| {
+                            (
+                                w.thread.id.0,
+                                w.object.0,
+                                w.mode,
+                                &w.site,
+                                w.held
+                                    .iter()
+                                    .map(|h| (h.object.0, h.mode, &h.site))
+                                    .collect(),
+                            )
+                        })
+                        .collect();
+                    record::deadlock_record(&snapshot);
+                }
                 // Only this thread's stack can be captured, here and now.
                 if let Some(step) = f.evidence.iter_mut().rev().find(|s| s.thread == me) {
                     step.stack = stack::capture();
@@ -285,7 +341,7 @@ fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
                 }
                 suspect = None;
             }
-            Some(f) => suspect = Some(f.fingerprint),
+            Some((f, _)) => suspect = Some(f.fingerprint),
             None => suspect = None,
         }
     }
@@ -303,7 +359,31 @@ pub(crate) fn acquired_without_blocking(meta: &Meta, mode: Mode, site: Loc) {
         l.drain_pending();
         let chain = l.next_chain(id, mode);
         l.push(meta, id, chain, mode, site);
+        l.record(RawEvent::new(EventKind::Try, id, Some(mode), Some(site)));
     });
+}
+
+/// A non-blocking (or timed) acquisition failed: recorded when recording, nothing else.
+#[inline]
+pub(crate) fn try_failed(meta: &Meta, mode: Mode, site: Loc) {
+    if config::enabled() && record::recording() {
+        let id = meta.id();
+        local::with(|l| {
+            l.record(RawEvent::new(
+                EventKind::TryFail,
+                id,
+                Some(mode),
+                Some(site),
+            ))
+        });
+    }
+}
+
+/// Records an event that has no other bookkeeping (condvar waits and notifications).
+pub(crate) fn note(e: RawEvent) {
+    if config::enabled() && record::recording() {
+        local::with(|l| l.record(e));
+    }
 }
 
 /// Just before the raw unlock.
@@ -313,7 +393,11 @@ pub(crate) fn release(meta: &Meta) {
     let Some(id) = meta.id_if_assigned() else {
         return;
     };
-    match local::with(|l| l.remove(id)) {
+    match local::with(|l| {
+        let found = l.remove(id);
+        l.record(RawEvent::new(EventKind::Release, id, None, None));
+        found
+    }) {
         Some(Some(true)) => {
             meta.flags.fetch_or(IN_GRAPH, Ordering::Relaxed);
         }
@@ -329,7 +413,10 @@ pub(crate) fn remode(meta: &Meta, mode: Mode) {
     let Some(id) = meta.id_if_assigned() else {
         return;
     };
-    local::with(|l| l.remode(id, mode));
+    local::with(|l| {
+        l.remode(id, mode);
+        l.record(RawEvent::new(EventKind::Remode, id, Some(mode), None));
+    });
 }
 
 /// A condvar wait gave the mutex back: record the re-acquisition at the
@@ -360,6 +447,9 @@ pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
     let Some(id) = meta.id_if_assigned() else {
         return;
     };
+    if record::recording() {
+        local::with(|l| l.record(RawEvent::new(EventKind::Drop, id, None, None)));
+    }
     if still_locked {
         let info = describe(id, meta.kind(), meta.created, meta.name);
         GLOBAL.lock().graph.ensure_object(ObjectId(id), || info);

@@ -14,6 +14,7 @@ use lockgraph_detect::{HeldLock, Mode, ObjectId, ObjectKind, Site, ThreadInfo};
 
 use super::global::{self, GLOBAL};
 use super::meta::{describe, Meta};
+use super::record::{self, RawEvent};
 
 pub(crate) type Loc = &'static Location<'static>;
 
@@ -62,11 +63,15 @@ pub(crate) struct Local {
     shared: Option<Arc<Shared>>,
     /// Pairs of sites (held, acquired) this thread already captured a backtrace for.
     pub(crate) stacked_pairs: Option<rustc_hash::FxHashSet<(usize, usize)>>,
+    /// This thread's ring of recorded events, when recording.
+    rec: Option<rtrb::Producer<RawEvent>>,
+    /// Recording was found off for this thread.
+    rec_off: bool,
 }
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None })
+        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false })
     };
 }
 
@@ -85,6 +90,33 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
 }
 
 impl Local {
+    /// Records an event, if recording. One push into this thread's ring.
+    #[inline]
+    pub(crate) fn record(&mut self, e: RawEvent) {
+        match &mut self.rec {
+            Some(ring) => {
+                if let Err(rtrb::PushError::Full(e)) = ring.push(e) {
+                    record::ring_full();
+                    let _ = ring.push(e);
+                }
+            }
+            None if !self.rec_off => self.start_recording(e),
+            None => {}
+        }
+    }
+
+    #[cold]
+    fn start_recording(&mut self, e: RawEvent) {
+        if !record::recording() {
+            self.rec_off = true;
+            return;
+        }
+        let thread = self.shared().thread.id.0;
+        self.rec = record::new_ring(thread);
+        self.rec_off = self.rec.is_none();
+        self.record(e);
+    }
+
     /// This thread's shared part, registering the thread on first use.
     pub(crate) fn shared(&mut self) -> &Arc<Shared> {
         self.shared.get_or_insert_with(global::register_thread)
@@ -245,6 +277,14 @@ impl Local {
 
 impl Drop for Local {
     fn drop(&mut self) {
+        if self.rec.is_some() {
+            self.record(RawEvent::new(
+                lockgraph_detect::trace::EventKind::Exit,
+                0,
+                None,
+                None,
+            ));
+        }
         if let Some(s) = self.shared.take() {
             global::unregister_thread(&s);
         }

@@ -58,7 +58,12 @@ impl Meta {
             .id
             .compare_exchange(0, fresh, Ordering::Relaxed, Ordering::Relaxed)
         {
-            Ok(_) => fresh,
+            Ok(_) => {
+                if super::record::recording() {
+                    super::record::object_record(fresh, self.kind, self.name, self.created);
+                }
+                fresh
+            }
             Err(won) => won,
         }
     }

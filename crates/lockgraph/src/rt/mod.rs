@@ -6,6 +6,7 @@
 //! - [`global`]: the shared detector state, touched only to learn something new.
 //! - [`hooks`]: the entry points the raw locks call.
 //! - [`react`]: what happens to a finding: panic, warn or nothing.
+//! - [`record`]: the trace file: per-thread rings, a flusher, exit hooks.
 //! - [`stack`]: backtrace capture, resolved only when reported.
 
 pub(crate) mod config;
@@ -14,4 +15,5 @@ pub(crate) mod hooks;
 pub(crate) mod local;
 pub(crate) mod meta;
 pub(crate) mod react;
+pub(crate) mod record;
 pub(crate) mod stack;

@@ -20,6 +20,9 @@ pub(crate) fn handle(mut f: Finding) -> Option<String> {
         }
         g.findings.push(f.clone());
     }
+    if super::record::recording() {
+        super::record::finding_record(&f);
+    }
     if reaction == OnFinding::Off {
         return None;
     }

@@ -1,0 +1,364 @@
+//! Recording: every event of the instrumented primitives to a trace file, off the hot path.
+//!
+//! `LOCKGRAPH_TRACE=path` (or [`record_to`](crate::record_to)) turns it on.
+//! A path that is a directory (or ends in `/`) gets one file per process,
+//! `<program>-<pid>.jsonl`, the usual case under `cargo test`.
+//!
+//! Each thread pushes fixed-size events into its own wait-free ring
+//! (rtrb). A flusher thread drains every ring each 100 ms, interns sites
+//! and writes the lines, so a process killed with SIGKILL leaves a trace
+//! readable up to its last flush. The rings are also drained at exit
+//! (including `std::process::exit`), in a panic hook, and by a thread whose
+//! ring is full. Thread and object records are written when the thread or
+//! object is first seen, so they always precede the events naming them.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::panic::Location;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lockgraph_detect::trace::{write, EventKind, Record, TraceEvent, WaitSnapshot};
+use lockgraph_detect::{Finding, Mode, ObjectKind, Site};
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+
+/// One event as the hot path records it: fixed size, no allocation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawEvent {
+    pub(crate) kind: EventKind,
+    pub(crate) flag: bool,
+    pub(crate) mode: Option<Mode>,
+    pub(crate) object: u64,
+    pub(crate) site: Option<&'static Location<'static>>,
+    pub(crate) extra: u64,
+}
+
+impl RawEvent {
+    #[inline]
+    pub(crate) fn new(
+        kind: EventKind,
+        object: u64,
+        mode: Option<Mode>,
+        site: Option<&'static Location<'static>>,
+    ) -> Self {
+        RawEvent {
+            kind,
+            flag: false,
+            mode,
+            object,
+            site,
+            extra: 0,
+        }
+    }
+}
+
+/// How many events a thread's ring holds before the thread flushes it itself.
+const RING: usize = 4096;
+/// How often the flusher drains the rings.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+const UNSET: u8 = 0;
+const ON: u8 = 1;
+const OFF: u8 = 2;
+static STATE: AtomicU8 = AtomicU8::new(UNSET);
+static SINK: OnceLock<Mutex<Sink>> = OnceLock::new();
+
+/// The writing side: the file, the site interner and every thread's ring.
+struct Sink {
+    out: BufWriter<File>,
+    path: PathBuf,
+    sites: FxHashMap<(usize, u32, u32), u64>,
+    rings: Vec<(u64, rtrb::Consumer<RawEvent>)>,
+    line: String,
+    failed: bool,
+}
+
+impl Sink {
+    fn site_id(&mut self, file: &str, line: u32, col: u32) -> u64 {
+        let key = (
+            file.as_ptr() as usize ^ file.len().rotate_left(48),
+            line,
+            col,
+        );
+        if let Some(&id) = self.sites.get(&key) {
+            return id;
+        }
+        let id = self.sites.len() as u64 + 1;
+        self.sites.insert(key, id);
+        write::record(
+            &mut self.line,
+            &Record::Site {
+                id,
+                file: file.to_owned(),
+                line,
+                col,
+                frames: Vec::new(),
+            },
+        );
+        id
+    }
+
+    fn loc_id(&mut self, loc: &'static Location<'static>) -> u64 {
+        self.site_id(loc.file(), loc.line(), loc.column())
+    }
+
+    fn put(&mut self, r: &Record) {
+        write::record(&mut self.line, r);
+    }
+
+    /// Writes what has been formatted; the file is complete up to here.
+    fn write_out(&mut self, flush: bool) {
+        if self.failed {
+            self.line.clear();
+            return;
+        }
+        let mut result = self.out.write_all(self.line.as_bytes());
+        if flush && result.is_ok() {
+            result = self.out.flush();
+        }
+        self.line.clear();
+        if let Err(e) = result {
+            self.failed = true;
+            eprintln!(
+                "lockgraph: cannot write the trace {}: {e}; recording stops",
+                self.path.display()
+            );
+        }
+    }
+
+    fn drain(&mut self, index: usize) {
+        let thread = self.rings[index].0;
+        while let Ok(e) = self.rings[index].1.pop() {
+            let site = e.site.map(|l| self.loc_id(l));
+            let mut ev = TraceEvent::new(e.kind, thread);
+            ev.site = site;
+            ev.mode = e.mode;
+            match e.kind {
+                EventKind::Spawn | EventKind::Join => ev.child = Some(e.extra),
+                EventKind::Exit => {}
+                _ => ev.object = Some(e.object),
+            }
+            match e.kind {
+                EventKind::CvWait => ev.mutex = Some(e.extra),
+                EventKind::CvWoken => {
+                    ev.mutex = Some(e.extra);
+                    ev.how = Some(if e.flag { "timeout" } else { "notified" }.to_owned());
+                }
+                EventKind::Notify => {
+                    ev.woken = Some(e.extra);
+                    ev.all = Some(e.flag);
+                }
+                _ => {}
+            }
+            write::event(&mut self.line, &ev);
+            if self.line.len() > 1 << 16 {
+                self.write_out(false);
+            }
+        }
+    }
+
+    fn drain_all(&mut self) {
+        for i in 0..self.rings.len() {
+            self.drain(i);
+        }
+        // A thread that ended leaves its ring behind until it is drained.
+        self.rings
+            .retain(|(_, c)| !c.is_abandoned() || !c.is_empty());
+        self.write_out(true);
+    }
+}
+
+/// Whether events are being recorded.
+#[inline]
+pub(crate) fn recording() -> bool {
+    match STATE.load(Ordering::Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => init_from_env(),
+    }
+}
+
+#[cold]
+fn init_from_env() -> bool {
+    match std::env::var_os("LOCKGRAPH_TRACE") {
+        Some(p) if !p.is_empty() => match start(Path::new(&p)) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!(
+                    "lockgraph: LOCKGRAPH_TRACE={}: {e}; not recording",
+                    Path::new(&p).display()
+                );
+                let _ = STATE.compare_exchange(UNSET, OFF, Ordering::Relaxed, Ordering::Relaxed);
+                false
+            }
+        },
+        _ => {
+            let _ = STATE.compare_exchange(UNSET, OFF, Ordering::Relaxed, Ordering::Relaxed);
+            STATE.load(Ordering::Relaxed) == ON
+        }
+    }
+}
+
+fn program() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "program".to_owned())
+}
+
+/// Opens the trace and starts the flusher. Recording is per process and starts once.
+pub(crate) fn start(path: &Path) -> io::Result<PathBuf> {
+    if let Some(sink) = SINK.get() {
+        return Ok(sink.lock().path.clone());
+    }
+    let is_dir = path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/');
+    let file_path = if is_dir {
+        fs::create_dir_all(path)?;
+        path.join(format!("{}-{}.jsonl", program(), std::process::id()))
+    } else {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        path.to_path_buf()
+    };
+    let file = File::create(&file_path)?;
+    let start_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut sink = Sink {
+        out: BufWriter::with_capacity(1 << 16, file),
+        path: file_path.clone(),
+        sites: FxHashMap::default(),
+        rings: Vec::new(),
+        line: write::header(&program(), u64::from(std::process::id()), start_ms),
+        failed: false,
+    };
+    sink.write_out(true);
+    if SINK.set(Mutex::new(sink)).is_err() {
+        // Another thread started first; its file is the trace.
+        return Ok(SINK
+            .get()
+            .map(|s| s.lock().path.clone())
+            .unwrap_or(file_path));
+    }
+    STATE.store(ON, Ordering::Relaxed);
+    install_exit_hooks();
+    std::thread::Builder::new()
+        .name("lockgraph-trace-flusher".into())
+        .spawn(|| loop {
+            std::thread::sleep(FLUSH_EVERY);
+            flush();
+        })?;
+    Ok(file_path)
+}
+
+extern "C" fn flush_at_exit() {
+    flush();
+}
+
+fn install_exit_hooks() {
+    // Safety: registering a plain extern "C" function with atexit is always sound.
+    unsafe {
+        libc::atexit(flush_at_exit);
+    }
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        // try_lock: a panic inside the flusher must not wait for itself.
+        if let Some(sink) = SINK.get() {
+            if let Some(mut s) = sink.try_lock() {
+                s.drain_all();
+            }
+        }
+    }));
+}
+
+/// Drains every ring to the file and flushes it.
+pub fn flush() {
+    if let Some(sink) = SINK.get() {
+        sink.lock().drain_all();
+    }
+}
+
+/// The trace file being written, if recording.
+pub fn trace_path() -> Option<PathBuf> {
+    SINK.get().map(|s| s.lock().path.clone())
+}
+
+/// A new ring for the calling thread, registered with the sink.
+pub(crate) fn new_ring(thread: u64) -> Option<rtrb::Producer<RawEvent>> {
+    let sink = SINK.get()?;
+    let (producer, consumer) = rtrb::RingBuffer::new(RING);
+    sink.lock().rings.push((thread, consumer));
+    Some(producer)
+}
+
+/// The ring of `thread` is full: drain it (and the others) now.
+#[cold]
+pub(crate) fn ring_full() {
+    flush();
+}
+
+/// Writes a record that is not an event (a thread, an object) right away.
+pub(crate) fn thread_record(id: u64, name: Option<&str>) {
+    if let Some(sink) = SINK.get() {
+        sink.lock().put(&Record::Thread {
+            id,
+            name: name.map(str::to_owned),
+        });
+    }
+}
+
+pub(crate) fn object_record(
+    id: u64,
+    kind: ObjectKind,
+    name: Option<&str>,
+    created: &'static Location<'static>,
+) {
+    if let Some(sink) = SINK.get() {
+        let mut s = sink.lock();
+        let site = s.loc_id(created);
+        s.put(&Record::Object {
+            id,
+            kind,
+            name: name.map(str::to_owned),
+            site,
+        });
+    }
+}
+
+pub(crate) fn finding_record(f: &Finding) {
+    if let Some(sink) = SINK.get() {
+        sink.lock().put(&Record::Finding {
+            kind: f.kind.as_str().to_owned(),
+            fingerprint: f.fingerprint.to_string(),
+        });
+    }
+}
+
+/// Writes a confirmed deadlock's wait-for cycle, drained and flushed at once:
+/// the process may not live long after it.
+pub(crate) fn deadlock_record(waiters: &[(u64, u64, Mode, &Site, Vec<(u64, Mode, &Site)>)]) {
+    if let Some(sink) = SINK.get() {
+        let mut s = sink.lock();
+        let snaps: Vec<WaitSnapshot> = waiters
+            .iter()
+            .map(|(t, o, mode, site, held)| WaitSnapshot {
+                t: *t,
+                o: *o,
+                s: s.site_id(&site.file, site.line, site.col),
+                mode: *mode,
+                held: held
+                    .iter()
+                    .map(|(ho, hm, hs)| (*ho, s.site_id(&hs.file, hs.line, hs.col), *hm))
+                    .collect(),
+            })
+            .collect();
+        s.drain_all();
+        s.put(&Record::Deadlock(snaps));
+        s.write_out(true);
+    }
+}
