@@ -188,19 +188,17 @@ impl<R: BufRead> TraceReader<R> {
                     return Ok(None);
                 }
                 Err(message) if !self.header_seen => {
-                    return Err(if message.starts_with("unsupported version ") {
-                        let found = message["unsupported version ".len()..].parse().unwrap_or(0);
-                        ReadError::Version {
+                    return Err(match message.strip_prefix("unsupported version ") {
+                        Some(found) => ReadError::Version {
                             path: self.path.clone(),
                             line: self.line,
-                            found,
+                            found: found.parse().unwrap_or(0),
                             supported: FORMAT_VERSION,
-                        }
-                    } else {
-                        ReadError::NoHeader {
+                        },
+                        None => ReadError::NoHeader {
                             path: self.path.clone(),
                             line: self.line,
-                        }
+                        },
                     })
                 }
                 Err(message) => return Err(self.malformed(message)),

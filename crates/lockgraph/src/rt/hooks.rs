@@ -305,22 +305,7 @@ fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
             Some((f, cycle)) if suspect == Some(f.fingerprint) => {
                 let mut f = f;
                 if record::recording() {
-                    let snapshot: Vec<_> = cycle
-                        .iter()
-                        .map(|w| {
-                            (
-                                w.thread.id.0,
-                                w.object.0,
-                                w.mode,
-                                &w.site,
-                                w.held
-                                    .iter()
-                                    .map(|h| (h.object.0, h.mode, &h.site))
-                                    .collect(),
-                            )
-                        })
-                        .collect();
-                    record::deadlock_record(&snapshot);
+                    record::deadlock_record(&cycle);
                 }
                 // Only this thread's stack can be captured, here and now.
                 if let Some(step) = f.evidence.iter_mut().rev().find(|s| s.thread == me) {

@@ -21,7 +21,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lockgraph_detect::trace::{write, EventKind, Record, TraceEvent, WaitSnapshot};
-use lockgraph_detect::{Finding, Mode, ObjectKind, Site};
+use lockgraph_detect::waitfor::Waiter;
+use lockgraph_detect::{Finding, Mode, ObjectKind};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
@@ -341,19 +342,26 @@ pub(crate) fn finding_record(f: &Finding) {
 
 /// Writes a confirmed deadlock's wait-for cycle, drained and flushed at once:
 /// the process may not live long after it.
-pub(crate) fn deadlock_record(waiters: &[(u64, u64, Mode, &Site, Vec<(u64, Mode, &Site)>)]) {
+pub(crate) fn deadlock_record(cycle: &[Waiter]) {
     if let Some(sink) = SINK.get() {
         let mut s = sink.lock();
-        let snaps: Vec<WaitSnapshot> = waiters
+        let snaps: Vec<WaitSnapshot> = cycle
             .iter()
-            .map(|(t, o, mode, site, held)| WaitSnapshot {
-                t: *t,
-                o: *o,
-                s: s.site_id(&site.file, site.line, site.col),
-                mode: *mode,
-                held: held
+            .map(|w| WaitSnapshot {
+                t: w.thread.id.0,
+                o: w.object.0,
+                s: s.site_id(&w.site.file, w.site.line, w.site.col),
+                mode: w.mode,
+                held: w
+                    .held
                     .iter()
-                    .map(|(ho, hm, hs)| (*ho, s.site_id(&hs.file, hs.line, hs.col), *hm))
+                    .map(|h| {
+                        (
+                            h.object.0,
+                            s.site_id(&h.site.file, h.site.line, h.site.col),
+                            h.mode,
+                        )
+                    })
                     .collect(),
             })
             .collect();
