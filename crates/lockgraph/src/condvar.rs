@@ -234,6 +234,7 @@ impl Condvar {
 }
 
 /// What a wait returned: whether it timed out, for the trace.
+#[cfg_attr(not(feature = "instrument"), allow(dead_code))]
 trait WaitOutcome {
     fn timed_out(&self) -> bool;
 }
