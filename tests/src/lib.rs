@@ -8,9 +8,12 @@
 //! killed and the test fails with "hung": no scenario can hang the suite.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use lockgraph_detect::replay::Analyzer;
+use lockgraph_detect::trace::TraceReader;
 use lockgraph_detect::{Finding, Kind, Severity};
 
 const MARKER: &str = "LOCKGRAPH-SCENARIO-FINDINGS: ";
@@ -27,6 +30,8 @@ pub struct Outcome {
     pub status: ExitStatus,
     /// How long the child ran.
     pub elapsed: Duration,
+    /// Where the child recorded its trace, if it did.
+    pub trace_dir: Option<PathBuf>,
 }
 
 impl Outcome {
@@ -80,6 +85,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Extra environment for the child.
     pub env: Vec<(String, String)>,
+    /// Record the child's trace into this directory (emptied first).
+    pub trace_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -87,6 +94,7 @@ impl Default for Options {
         Options {
             timeout: Duration::from_secs(20),
             env: Vec::new(),
+            trace_dir: None,
         }
     }
 }
@@ -128,6 +136,11 @@ fn parent(name: &str, opts: Options) -> Outcome {
         .stderr(Stdio::piped());
     for (k, v) in &opts.env {
         cmd.env(k, v);
+    }
+    if let Some(dir) = &opts.trace_dir {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).expect("trace dir");
+        cmd.env("LOCKGRAPH_TRACE", format!("{}/", dir.display()));
     }
     let start = Instant::now();
     let mut child = cmd.spawn().expect("spawn scenario child");
@@ -171,6 +184,83 @@ fn parent(name: &str, opts: Options) -> Outcome {
         stderr,
         status,
         elapsed,
+        trace_dir: opts.trace_dir,
+    }
+}
+
+/// The trace files in a directory, sorted.
+pub fn traces_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Analyzes trace files as `lockgraph analyze` does (without a baseline).
+pub fn analyze(files: &[PathBuf]) -> Vec<Finding> {
+    let mut a = Analyzer::new();
+    for f in files {
+        let name = f.display().to_string();
+        let reader = std::io::BufReader::new(std::fs::File::open(f).expect("open trace"));
+        let mut replay = a.trace(name.clone());
+        for r in TraceReader::new(reader, name) {
+            replay.record(r.unwrap_or_else(|e| panic!("trace unreadable: {e}")));
+        }
+        replay.finish();
+    }
+    a.finish().0
+}
+
+impl Outcome {
+    /// Asserts that analyzing the recorded trace finds exactly what the live
+    /// runtime found: the same kinds with the same fingerprints.
+    #[track_caller]
+    pub fn assert_replay_matches_live(&self) {
+        let Some(dir) = &self.trace_dir else { return };
+        let files = traces_in(dir);
+        assert_eq!(
+            files.len(),
+            1,
+            "one trace per child process in {}",
+            dir.display()
+        );
+        let key = |f: &Finding| (f.kind, f.fingerprint, f.severity);
+        let mut live: Vec<_> = self.findings.iter().map(key).collect();
+        let mut offline: Vec<_> = analyze(&files).iter().map(key).collect();
+        live.sort();
+        offline.sort();
+        assert_eq!(
+            offline,
+            live,
+            "post-mortem analysis of {} differs from the live findings",
+            files[0].display()
+        );
+    }
+
+    /// With `LOCKGRAPH_REGEN_FIXTURES=1`, copies the recorded trace to
+    /// `fixtures/scenarios/<name>.jsonl`.
+    pub fn save_fixture(&self, name: &str) {
+        if std::env::var_os("LOCKGRAPH_REGEN_FIXTURES").is_none() {
+            return;
+        }
+        let Some(dir) = &self.trace_dir else { return };
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace")
+            .join("fixtures/scenarios");
+        std::fs::create_dir_all(&root).expect("fixtures dir");
+        if let Some(file) = traces_in(dir).first() {
+            std::fs::copy(
+                file,
+                root.join(format!("{}.jsonl", name.replace("::", "-"))),
+            )
+            .expect("copy fixture");
+        }
     }
 }
 
@@ -187,8 +277,14 @@ macro_rules! scenario {
                 Some((_, rest)) => format!("{rest}::{}", stringify!($name)),
                 None => stringify!($name).to_owned(),
             };
-            let $out = $crate::run(&name, || $body);
+            let opts = $crate::Options {
+                trace_dir: Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("scenario-traces").join(&name)),
+                ..$crate::Options::default()
+            };
+            let $out = $crate::run_with(&name, opts, || $body);
             $check
+            $out.assert_replay_matches_live();
+            $out.save_fixture(&name);
         }
     };
 }

@@ -256,6 +256,12 @@ impl Replay<'_> {
                 self.judge(t, o, mode, e.site);
                 self.thread(t).judged = Some(o);
             }
+            EventKind::Upgrade => {
+                // Learns order edges like any blocking acquisition, but an
+                // upgrade of a lock held upgradable is no self-wait.
+                self.learn(t, o, Mode::Exclusive, e.site);
+                self.thread(t).judged = Some(o);
+            }
             EventKind::Wait => {
                 if self.thread(t).judged != Some(o) {
                     self.judge(t, o, mode, e.site);

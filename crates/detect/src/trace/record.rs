@@ -15,6 +15,8 @@ pub enum EventKind {
     Attempt,
     /// A blocking acquisition succeeded.
     Acquire,
+    /// The thread asks to upgrade its upgradable lock to exclusive (a `remode` follows on success).
+    Upgrade,
     /// A non-blocking or timed acquisition succeeded.
     Try,
     /// A non-blocking or timed acquisition failed.

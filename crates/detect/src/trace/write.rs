@@ -33,6 +33,7 @@ fn event_str(k: EventKind) -> &'static str {
     match k {
         EventKind::Attempt => "attempt",
         EventKind::Acquire => "acquire",
+        EventKind::Upgrade => "upgrade",
         EventKind::Try => "try",
         EventKind::TryFail => "try_fail",
         EventKind::Wait => "wait",

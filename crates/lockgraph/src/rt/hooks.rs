@@ -47,6 +47,8 @@ pub(crate) enum Then {
     Push,
     /// The thread already holds this lock upgradable; it becomes exclusive.
     Upgrade,
+    /// A condvar wait gives the mutex back (no self-wait check, no wait).
+    Reacquire,
 }
 
 /// A blocking acquisition. Returns once acquired, or panics with a report
@@ -163,7 +165,8 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
     }
     let id = meta.id();
     local::with(|l| match then {
-        Then::Push => {
+        // Not used for acquisitions: `reacquired` pushes the entry itself.
+        Then::Push | Then::Reacquire => {
             l.push(meta, id, plan.chain, mode, site);
             l.record(RawEvent::new(
                 EventKind::Acquire,
@@ -184,13 +187,14 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
 fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     l.drain_pending();
     let id = meta.id();
-    if then == Then::Push {
-        l.record(RawEvent::new(
-            EventKind::Attempt,
-            id,
-            Some(mode),
-            Some(site),
-        ));
+    let asked = match then {
+        Then::Push => Some(EventKind::Attempt),
+        Then::Upgrade => Some(EventKind::Upgrade),
+        // The condvar hook records the wake-up itself.
+        Then::Reacquire => None,
+    };
+    if let Some(kind) = asked {
+        l.record(RawEvent::new(kind, id, Some(mode), Some(site)));
     }
     let self_wait = if then == Then::Push && l.held.iter().any(|h| h.id == id) {
         let thread = l.thread();
@@ -411,7 +415,7 @@ pub(crate) fn reacquired(meta: &Meta, mode: Mode, site: Loc) {
     if !config::enabled() {
         return;
     }
-    let plan = local::with(|l| plan(l, meta, mode, site, Then::Upgrade));
+    let plan = local::with(|l| plan(l, meta, mode, site, Then::Reacquire));
     let id = meta.id();
     local::with(|l| {
         let chain = l.next_chain(id, mode);
