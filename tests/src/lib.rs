@@ -87,6 +87,9 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Record the child's trace into this directory (emptied first).
     pub trace_dir: Option<PathBuf>,
+    /// Kill the child (SIGKILL) after this long and return what is left,
+    /// instead of failing the test as hung.
+    pub kill_after: Option<Duration>,
 }
 
 impl Default for Options {
@@ -95,6 +98,7 @@ impl Default for Options {
             timeout: Duration::from_secs(20),
             env: Vec::new(),
             trace_dir: None,
+            kill_after: None,
         }
     }
 }
@@ -160,6 +164,10 @@ fn parent(name: &str, opts: Options) -> Outcome {
         if let Some(status) = child.try_wait().expect("wait for child") {
             break status;
         }
+        if opts.kill_after.is_some_and(|k| start.elapsed() > k) {
+            let _ = child.kill();
+            break child.wait().expect("wait for killed child");
+        }
         if start.elapsed() > opts.timeout {
             let _ = child.kill();
             let _ = child.wait();
@@ -174,6 +182,15 @@ fn parent(name: &str, opts: Options) -> Outcome {
     let elapsed = start.elapsed();
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
+    if opts.kill_after.is_some() && !status.success() {
+        return Outcome {
+            findings: Vec::new(),
+            stderr,
+            status,
+            elapsed,
+            trace_dir: opts.trace_dir,
+        };
+    }
     let line = stdout
         .lines()
         .find_map(|l| l.strip_prefix(MARKER))

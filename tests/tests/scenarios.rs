@@ -558,3 +558,26 @@ scenario! {
         assert!(f.evidence.iter().any(|e| e.note.as_deref() == Some("waits to lock here")), "{:?}", f.evidence);
     }
 }
+
+// Two halves of an inversion, each in its own process (like two tests in
+// two test binaries): each is silent alone; their traces together are a
+// lock_order_cycle across runs (checked on the fixtures by crates/cli/tests/fixtures.rs).
+fn cross_run_locks() -> (Mutex<()>, Mutex<()>) {
+    (Mutex::named("config", ()), Mutex::named("cache", ()))
+}
+
+scenario! {
+    fn cross_run_half_config_then_cache_is_silent_alone() {
+        let (config, cache) = cross_run_locks();
+        let _a = config.lock();
+        let _b = cache.lock();
+    } => |out| { out.assert_silent(); }
+}
+
+scenario! {
+    fn cross_run_half_cache_then_config_is_silent_alone() {
+        let (config, cache) = cross_run_locks();
+        let _b = cache.lock();
+        let _a = config.lock();
+    } => |out| { out.assert_silent(); }
+}

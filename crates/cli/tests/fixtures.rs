@@ -1,0 +1,313 @@
+//! End to end: the `lockgraph` binary on recorded and hand-written traces,
+//! compared with golden reports, and on bad input, checked for the error a
+//! user sees and the exit code. Regenerate the goldens with `fixtures/regen.sh`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn lockgraph(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lockgraph"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run lockgraph")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Compares (or, with UPDATE_FIXTURES=1, writes) a golden file.
+fn golden(path: &Path, actual: &str) {
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("expected dir");
+        std::fs::write(path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|_| panic!("{} missing: run fixtures/regen.sh", path.display()));
+    assert_eq!(
+        actual,
+        expected,
+        "{} differs; if deliberate, run fixtures/regen.sh",
+        path.display()
+    );
+}
+
+/// `analyze` a fixture both ways and check both goldens; the text golden
+/// starts with the exit code.
+fn check(traces: &[&str], golden_stem: &Path) {
+    let mut args = vec!["analyze", "--no-baseline"];
+    args.extend_from_slice(traces);
+    let out = lockgraph(&args);
+    let code = out.status.code().expect("exited");
+    assert!(
+        code == 0 || code == 1,
+        "{traces:?}: exit {code}; stderr:\n{}",
+        text(&out.stderr)
+    );
+    golden(
+        &golden_stem.with_extension("txt"),
+        &format!("exit: {code}\n{}", text(&out.stdout)),
+    );
+    let mut json_args = args.clone();
+    json_args.extend_from_slice(&["--format", "json"]);
+    let out_json = lockgraph(&json_args);
+    assert_eq!(out_json.status.code(), Some(code), "same exit code in JSON");
+    let doc: serde_json::Value = serde_json::from_slice(&out_json.stdout).expect("valid JSON");
+    assert_eq!(doc["version"], 1);
+    golden(&golden_stem.with_extension("json"), &text(&out_json.stdout));
+}
+
+#[test]
+fn every_recorded_scenario_matches_its_golden_report() {
+    let dir = root().join("fixtures/scenarios");
+    let mut traces: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixtures/scenarios")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    traces.sort();
+    assert!(
+        traces.len() >= 20,
+        "the scenarios were recorded: {}",
+        traces.len()
+    );
+    let goldens = root().join("fixtures/expected");
+    std::fs::create_dir_all(&goldens).expect("expected dir");
+    for t in &traces {
+        let rel = format!(
+            "fixtures/scenarios/{}",
+            t.file_name().unwrap().to_string_lossy()
+        );
+        check(&[&rel], &goldens.join(t.file_stem().unwrap()));
+    }
+}
+
+#[test]
+fn buggy_scenarios_fail_the_gate_and_twins_pass_it() {
+    for (stem, code) in [
+        ("s03_ab_ba_at_the_same_time_is_deadlock", 1),
+        ("s04_ab_then_ba_is_lock_order_cycle", 1),
+        ("s01_relock_is_self_deadlock", 1),
+        ("s04_twin_both_take_a_first_is_silent", 0),
+        ("s05_gate_lock_makes_inversion_silent", 0),
+        ("s18_read_read_inversion_without_writers_is_silent", 0),
+    ] {
+        let out = lockgraph(&[
+            "analyze",
+            "--no-baseline",
+            &format!("fixtures/scenarios/{stem}.jsonl"),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{stem}: {}",
+            text(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn halves_recorded_in_two_processes_are_a_cycle_across_runs() {
+    let a = "fixtures/scenarios/cross_run_half_config_then_cache_is_silent_alone.jsonl";
+    let b = "fixtures/scenarios/cross_run_half_cache_then_config_is_silent_alone.jsonl";
+    assert_eq!(
+        lockgraph(&["analyze", "--no-baseline", a]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        lockgraph(&["analyze", "--no-baseline", b]).status.code(),
+        Some(0)
+    );
+    let out = lockgraph(&["analyze", "--no-baseline", a, b]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("lock_order_cycle (error): across runs:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("spans 2 traces"), "{stdout}");
+    check(&[a, b], &root().join("fixtures/expected/cross-run"));
+}
+
+#[test]
+fn a_hand_written_trace_stands_on_its_own() {
+    let out = lockgraph(&[
+        "analyze",
+        "--no-baseline",
+        "fixtures/handwritten/python-shim.jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("deadlock (error): 2 threads are blocked on each other"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("thread \"teller-1\"")
+            && stdout.contains("Mutex \"ledger\"")
+            && stdout.contains("bank.py:21:9"),
+        "{stdout}"
+    );
+    check(
+        &["fixtures/handwritten/python-shim.jsonl"],
+        &root().join("fixtures/expected/python-shim"),
+    );
+}
+
+fn bad(name: &str, content: &[u8]) -> (i32, String, String) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-traces");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    let out = lockgraph(&["analyze", "--no-baseline", path.to_str().unwrap()]);
+    (
+        out.status.code().unwrap_or(-1),
+        text(&out.stdout),
+        text(&out.stderr),
+    )
+}
+
+const HEADER: &str = "{\"lockgraph_trace\":1,\"program\":\"p\",\"pid\":1,\"start_unix_ms\":0}\n";
+
+#[test]
+fn bad_input_is_exit_2_with_file_and_line() {
+    let (code, _, err) = bad("empty.jsonl", b"");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("empty.jsonl: empty trace: no header line"),
+        "{err}"
+    );
+
+    let (code, _, err) = bad("notes.jsonl", b"meeting notes\n");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("notes.jsonl:1: not a lockgraph trace"),
+        "{err}"
+    );
+
+    let (code, _, err) = bad(
+        "v9.jsonl",
+        b"{\"lockgraph_trace\":9,\"program\":\"p\",\"pid\":1,\"start_unix_ms\":0}\n",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "v9.jsonl:1: unsupported trace format version 9; this lockgraph reads version 1"
+        ),
+        "{err}"
+    );
+
+    let corrupt =
+        format!("{HEADER}{{\"thread\":1}}\n{{\"ev\":\"acquire\" \"t\":1}}\n{{\"thread\":2}}\n");
+    let (code, _, err) = bad("corrupt.jsonl", corrupt.as_bytes());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("corrupt.jsonl:3: not a JSON object record"),
+        "{err}"
+    );
+
+    let huge = format!(
+        "{HEADER}{{\"thread\":1,\"name\":\"{}\"}}\n",
+        "x".repeat(2 << 20)
+    );
+    let (code, _, err) = bad("huge.jsonl", huge.as_bytes());
+    assert_eq!(code, 2);
+    assert!(err.contains("huge.jsonl:2: line longer than"), "{err}");
+
+    let (code, _, err) = lockgraph(&["analyze", "no/such/trace.jsonl"])
+        .status
+        .code()
+        .map(|c| {
+            (
+                c,
+                String::new(),
+                text(&lockgraph(&["analyze", "no/such/trace.jsonl"]).stderr),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no/such/trace.jsonl: no such file or directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_truncated_last_line_is_read_up_to_it_with_a_warning() {
+    let cut = format!("{HEADER}{{\"site\":1,\"file\":\"a.rs\",\"line\":1,\"col\":1}}\n{{\"ev\":\"acquire\",\"t\":1,\"o\":1,\"s\":1,\"mode\":\"exclusive\"}}\n{{\"ev\":\"rel");
+    let (code, stdout, err) = bad("truncated.jsonl", cut.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: ") && err.contains("truncated.jsonl:4: last line is incomplete"),
+        "{err}"
+    );
+    assert!(stdout.contains("1 event(s)"), "{stdout}");
+}
+
+#[test]
+fn a_baseline_accepts_by_fingerprint_and_reports_stale_entries() {
+    let trace = "fixtures/scenarios/s04_ab_then_ba_is_lock_order_cycle.jsonl";
+    let json = lockgraph(&["analyze", "--no-baseline", "--format", "json", trace]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let fp = doc["findings"][0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("baselines");
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let ok = dir.join("ok.toml");
+    std::fs::write(&ok, format!("[[accept]]\nfingerprint = \"{fp}\"\nreason = \"legacy path, tracked in #12\"\n\n[[accept]]\nfingerprint = \"0000000000000000\"\nreason = \"fixed long ago\"\n")).unwrap();
+    let out = lockgraph(&["analyze", "--baseline", ok.to_str().unwrap(), trace]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "accepted findings do not fail the gate"
+    );
+    assert!(
+        text(&out.stdout).contains("1 accepted by"),
+        "{}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("baseline entry 0000000000000000 (fixed long ago) matched no finding"),
+        "{err}"
+    );
+
+    let no_reason = dir.join("no-reason.toml");
+    std::fs::write(
+        &no_reason,
+        format!("[[accept]]\nfingerprint = \"{fp}\"\nreason = \"\"\n"),
+    )
+    .unwrap();
+    let out = lockgraph(&["analyze", "--baseline", no_reason.to_str().unwrap(), trace]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("has no reason"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = lockgraph(&["analyze", "--no-baseline", "--fail-on", "never", trace]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = lockgraph(&["analyze", "--no-baseline", "--fail-on", "deadlock", trace]);
+    assert_eq!(out.status.code(), Some(0), "only deadlocks fail");
+    let out = lockgraph(&[
+        "analyze",
+        "--no-baseline",
+        "--fail-on",
+        "lock_order_cycle",
+        trace,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -1,0 +1,140 @@
+//! Recording: a trace survives the ways a process ends (SIGKILL, process::exit,
+//! a panic then abort) up to its last flush, and reads back cleanly.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lockgraph::Mutex;
+use lockgraph_detect::trace::{EventKind, Record, TraceReader};
+use lockgraph_scenarios::{run_with, traces_in, Options};
+
+fn dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("trace-tests")
+        .join(name)
+}
+
+/// Reads the one trace in `dir`: its records and warnings; panics on any error.
+fn read(dir: &Path) -> (Vec<Record>, Vec<String>) {
+    let files = traces_in(dir);
+    assert_eq!(files.len(), 1, "one trace in {}", dir.display());
+    let f = std::fs::File::open(&files[0]).unwrap();
+    let mut r = TraceReader::new(std::io::BufReader::new(f), files[0].display().to_string());
+    let records: Vec<Record> = r
+        .by_ref()
+        .map(|x| x.expect("readable to the end"))
+        .collect();
+    (records, r.warnings().to_vec())
+}
+
+/// Events of `kind` on the object named `name`.
+fn count(records: &[Record], name: &str, kind: EventKind) -> usize {
+    let id = records.iter().find_map(|r| match r {
+        Record::Object {
+            id, name: Some(n), ..
+        } if n == name => Some(*id),
+        _ => None,
+    });
+    let Some(id) = id else { return 0 };
+    records
+        .iter()
+        .filter(|r| matches!(r, Record::Event(e) if e.kind == kind && e.object == Some(id)))
+        .count()
+}
+
+fn work(name: &'static str, times: usize) {
+    let m = Mutex::named(name, 0);
+    for _ in 0..times {
+        *m.lock() += 1;
+    }
+}
+
+#[test]
+fn a_killed_process_leaves_a_trace_readable_to_its_last_flush() {
+    let d = dir("killed");
+    let out = run_with(
+        "a_killed_process_leaves_a_trace_readable_to_its_last_flush",
+        Options {
+            trace_dir: Some(d.clone()),
+            kill_after: Some(Duration::from_millis(1500)),
+            ..Options::default()
+        },
+        || {
+            work("before the kill", 100);
+            // Several flush periods pass, then the process hangs until killed.
+            loop {
+                work("while waiting to be killed", 10);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        },
+    );
+    assert!(!out.status.success(), "the child was killed");
+    let (records, _warnings) = read(&d);
+    assert!(matches!(records[0], Record::Header { .. }));
+    assert_eq!(count(&records, "before the kill", EventKind::Acquire), 100);
+    assert_eq!(count(&records, "before the kill", EventKind::Release), 100);
+}
+
+#[test]
+fn process_exit_flushes_what_the_flusher_had_not_written() {
+    let d = dir("exit");
+    let out = run_with(
+        "process_exit_flushes_what_the_flusher_had_not_written",
+        Options {
+            trace_dir: Some(d.clone()),
+            kill_after: Some(Duration::from_secs(10)),
+            ..Options::default()
+        },
+        || {
+            work("right before exit", 10);
+            std::process::exit(3);
+        },
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let (records, warnings) = read(&d);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(count(&records, "right before exit", EventKind::Acquire), 10);
+}
+
+#[test]
+fn a_panic_flushes_before_an_abort() {
+    let d = dir("abort");
+    let out = run_with(
+        "a_panic_flushes_before_an_abort",
+        Options {
+            trace_dir: Some(d.clone()),
+            kill_after: Some(Duration::from_secs(10)),
+            ..Options::default()
+        },
+        || {
+            work("before the panic", 10);
+            let _ = std::thread::spawn(|| panic!("boom")).join();
+            // abort runs no exit handlers: only the panic hook's flush saved the events.
+            std::process::abort();
+        },
+    );
+    assert!(!out.status.success());
+    let (records, _) = read(&d);
+    assert_eq!(count(&records, "before the panic", EventKind::Acquire), 10);
+}
+
+#[test]
+fn record_to_starts_recording_from_the_api() {
+    let d = dir("api");
+    let _ = std::fs::remove_dir_all(&d);
+    let out = run_with(
+        "record_to_starts_recording_from_the_api",
+        Options::default(),
+        || {
+            let path = lockgraph::record_to(dir("api").join("by-api.jsonl")).expect("record");
+            assert_eq!(lockgraph::trace_path(), Some(path));
+            std::thread::spawn(|| work("recorded by api", 5))
+                .join()
+                .unwrap();
+            lockgraph::flush_trace();
+        },
+    );
+    out.assert_silent();
+    let (records, _) = read(&d);
+    assert_eq!(count(&records, "recorded by api", EventKind::Acquire), 5);
+}
