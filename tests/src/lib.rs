@@ -135,6 +135,9 @@ fn parent(name: &str, opts: Options) -> Outcome {
         .env(CHILD_ENV, name)
         .env_remove("LOCKGRAPH_ON_FINDING")
         .env_remove("LOCKGRAPH")
+        // A scenario records only where `trace_dir` says: its deliberate
+        // bugs must not land in an outer CI gate's traces.
+        .env_remove("LOCKGRAPH_TRACE")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -211,3 +211,100 @@ fn a_guard_sent_to_another_thread_is_released_there() {
     );
     out.assert_silent();
 }
+
+/// Two threads lock `a` and `b` in opposite orders at the same moment.
+fn collide(a: &Arc<Mutex<()>>, b: &Arc<Mutex<()>>) {
+    let meet = Arc::new(std::sync::Barrier::new(2));
+    let spawn = |x: Arc<Mutex<()>>, y: Arc<Mutex<()>>, meet: Arc<std::sync::Barrier>| {
+        thread::spawn(move || {
+            let _x = x.lock();
+            meet.wait();
+            let _y = y.lock();
+        })
+    };
+    let t1 = spawn(a.clone(), b.clone(), meet.clone());
+    let t2 = spawn(b.clone(), a.clone(), meet);
+    let _ = t1.join();
+    let _ = t2.join();
+}
+
+#[test]
+fn warn_still_ends_a_certain_self_deadlock() {
+    let out = run_with(
+        "warn_still_ends_a_certain_self_deadlock",
+        env(&[("LOCKGRAPH_ON_FINDING", "warn")]),
+        || {
+            let m = Mutex::named("m", ());
+            let _a = m.lock();
+            let _b = m.lock(); // would hang forever: it panics instead
+            unreachable!("the relock never returns");
+        },
+    );
+    out.single(Kind::SelfDeadlock);
+    assert!(
+        out.stderr.contains("lockgraph: self_deadlock (error)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("unreachable"), "{}", out.stderr);
+}
+
+#[test]
+fn warn_still_ends_a_real_deadlock() {
+    let out = run_with(
+        "warn_still_ends_a_real_deadlock",
+        env(&[("LOCKGRAPH_ON_FINDING", "warn")]),
+        || {
+            collide(
+                &Arc::new(Mutex::named("A", ())),
+                &Arc::new(Mutex::named("B", ())),
+            );
+        },
+    );
+    out.single(Kind::Deadlock);
+}
+
+#[test]
+fn warn_goes_on_after_a_read_inside_read_hazard() {
+    let out = run_with(
+        "warn_goes_on_after_a_read_inside_read_hazard",
+        env(&[("LOCKGRAPH_ON_FINDING", "warn")]),
+        || {
+            let l = lockgraph::RwLock::named("table", 0);
+            let a = l.read();
+            let b = l.read(); // a hazard, not a certain hang: reported, then allowed
+            assert_eq!(*a + *b, 0);
+            eprintln!("went on after the hazard");
+        },
+    );
+    out.single(Kind::SelfDeadlock);
+    assert!(
+        out.stderr.contains("went on after the hazard"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_same_deadlock_twice_in_one_process_ends_both_times() {
+    let out = run_with(
+        "the_same_deadlock_twice_in_one_process_ends_both_times",
+        Options::default(),
+        || {
+            for _ in 0..2 {
+                collide(
+                    &Arc::new(Mutex::named("A", ())),
+                    &Arc::new(Mutex::named("B", ())),
+                );
+            }
+            eprintln!("both collisions ended");
+        },
+    );
+    out.single(Kind::Deadlock);
+    assert!(
+        out.stderr.contains("both collisions ended"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("reported before"), "{}", out.stderr);
+}

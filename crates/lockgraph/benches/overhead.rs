@@ -13,6 +13,10 @@
 //!   every edge is first-seen; `lockgraph_after_drops` measures the same
 //!   after 100_000 other chain-locked mutexes were dropped (the "no
 //!   quadratic cliff" check).
+//! - `a_rec_uncontended`, case (a-rec): (a) with every event recorded to a
+//!   trace. Recording is process-wide and starts once, so it is the separate
+//!   bench `benches/recording.rs` (`cargo bench -p lockgraph --bench
+//!   recording`), which prints its own ratio line (target <= 4x).
 //!
 //! After criterion's own summary, `main` reads criterion's estimates of this
 //! run back and prints `lockgraph / parking_lot` ratios against the targets.

@@ -129,7 +129,8 @@ fn first_write(meta: &Meta, mode: Mode) -> bool {
 
 /// What the slow path learned before acquiring.
 struct Plan {
-    self_wait: Option<Finding>,
+    /// A self-wait, and whether it is certain to hang (not just a hazard).
+    self_wait: Option<(Finding, bool)>,
     cycles: Vec<Finding>,
     chain: u64,
 }
@@ -141,8 +142,8 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
         ops.lock();
         return;
     };
-    if let Some(f) = plan.self_wait {
-        if let Some(message) = react::handle(f) {
+    if let Some((f, certain)) = plan.self_wait {
+        if let Some(message) = react::handle(f, certain) {
             panic!("{message}");
         }
     }
@@ -196,10 +197,12 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     if let Some(kind) = asked {
         l.record(RawEvent::new(kind, id, Some(mode), Some(site)));
     }
-    let self_wait = if then == Then::Push && l.held.iter().any(|h| h.id == id) {
+    let prior = l.held.iter().rev().find(|h| h.id == id).map(|h| h.mode);
+    let self_wait = if let (Then::Push, Some(prior)) = (then, prior) {
         let thread = l.thread();
         let held = l.held_for_detect();
         let info = meta.info();
+        let certain = selfwait::classify(prior, mode) == Some(selfwait::SelfWait::Certain);
         selfwait::check(
             &Request {
                 thread: &thread,
@@ -210,6 +213,7 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
             },
             &held,
         )
+        .map(|f| (f, certain))
     } else {
         None
     };
@@ -316,17 +320,15 @@ fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
                     step.stack = stack::capture();
                 }
                 g.mark_deadlocked(&f);
-                let panicking = config::on_finding() == config::OnFinding::Panic;
-                if panicking {
+                // A confirmed deadlock never ends by itself: unless the
+                // reaction is `off`, this thread leaves the wait by panicking.
+                let ends = config::on_finding() != config::OnFinding::Off;
+                if ends {
                     g.remove_waiter(me);
                 }
                 drop(g);
-                if let Some(message) = react::handle(f) {
+                if let Some(message) = react::handle(f, true) {
                     panic!("{message}");
-                }
-                if panicking {
-                    // Reported before (same fingerprint): this thread keeps waiting.
-                    GLOBAL.lock().add_waiter(waiter.clone(), infos.clone());
                 }
                 suspect = None;
             }

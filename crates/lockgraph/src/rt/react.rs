@@ -9,16 +9,32 @@ use super::global::GLOBAL;
 /// message when the caller must panic: the caller first undoes whatever it
 /// half-did (a raw lock taken but not yet guarded), then panics with it.
 ///
-/// A finding already reported in this process (same fingerprint and severity)
-/// is not reported again and never panics twice.
-pub(crate) fn handle(mut f: Finding) -> Option<String> {
+/// `fatal` says the thread would otherwise wait forever (a certain
+/// self-deadlock, a confirmed deadlock). Such a finding ends the wait with a
+/// panic under `warn` too, since going on would hang the program: only `off`
+/// lets it hang.
+///
+/// A finding already reported in this process (same fingerprint and
+/// severity) is not reported again; a fatal one still ends the wait.
+pub(crate) fn handle(mut f: Finding, fatal: bool) -> Option<String> {
     let reaction = config::on_finding();
-    {
+    let first = {
         let mut g = GLOBAL.lock();
-        if !g.reported.insert((f.fingerprint, f.severity)) {
-            return None;
+        let first = g.reported.insert((f.fingerprint, f.severity));
+        if first {
+            g.findings.push(f.clone());
         }
-        g.findings.push(f.clone());
+        first
+    };
+    let must_end = fatal && reaction != OnFinding::Off;
+    if !first {
+        return must_end.then(|| {
+            format!(
+                "lockgraph: {} (error, reported before): {}",
+                f.kind.as_str(),
+                f.summary
+            )
+        });
     }
     if super::record::recording() {
         super::record::finding_record(&f);
@@ -28,7 +44,7 @@ pub(crate) fn handle(mut f: Finding) -> Option<String> {
     }
     f.resolve_stacks();
     let text = lockgraph_report::render(&f);
-    if reaction == OnFinding::Panic && f.severity == Severity::Error {
+    if must_end || (reaction == OnFinding::Panic && f.severity == Severity::Error) {
         return Some(format!("lockgraph: {text}"));
     }
     eprintln!("lockgraph: {text}");
@@ -47,7 +63,7 @@ pub(crate) fn handle(mut f: Finding) -> Option<String> {
 pub(crate) fn handle_all(findings: Vec<Finding>) -> Option<String> {
     let mut message = None;
     for f in findings {
-        if let Some(m) = handle(f) {
+        if let Some(m) = handle(f, false) {
             message.get_or_insert(m);
         }
     }
