@@ -279,13 +279,220 @@ struct Fields<'a> {
     deadlock: Option<Vec<WaitSnapshot>>,
 }
 
-fn from_name<T: for<'de> Deserialize<'de>>(what: &str, name: &str) -> Result<T, String> {
-    serde_json::from_value(serde_json::Value::String(name.to_owned()))
-        .map_err(|_| format!("unknown {what} {name:?}"))
+fn event_kind(name: &str) -> Option<EventKind> {
+    Some(match name {
+        "attempt" => EventKind::Attempt,
+        "acquire" => EventKind::Acquire,
+        "upgrade" => EventKind::Upgrade,
+        "try" => EventKind::Try,
+        "try_fail" => EventKind::TryFail,
+        "wait" => EventKind::Wait,
+        "release" => EventKind::Release,
+        "remode" => EventKind::Remode,
+        "drop" => EventKind::Drop,
+        "cv_wait" => EventKind::CvWait,
+        "cv_woken" => EventKind::CvWoken,
+        "notify" => EventKind::Notify,
+        "spawn" => EventKind::Spawn,
+        "join" => EventKind::Join,
+        "exit" => EventKind::Exit,
+        _ => return None,
+    })
+}
+
+fn mode(name: &str) -> Option<Mode> {
+    Some(match name {
+        "exclusive" => Mode::Exclusive,
+        "shared" => Mode::Shared,
+        "shared_recursive" => Mode::SharedRecursive,
+        "upgradable" => Mode::Upgradable,
+        "reentrant" => Mode::Reentrant,
+        _ => return None,
+    })
+}
+
+fn object_kind(name: &str) -> Option<ObjectKind> {
+    Some(match name {
+        "mutex" => ObjectKind::Mutex,
+        "rw_lock" => ObjectKind::RwLock,
+        "reentrant_mutex" => ObjectKind::ReentrantMutex,
+        "condvar" => ObjectKind::Condvar,
+        "thread" => ObjectKind::Thread,
+        _ => return None,
+    })
+}
+
+/// The fields of an event line.
+#[derive(Default)]
+struct EventFields<'a> {
+    ev: Option<&'a str>,
+    t: Option<u64>,
+    o: Option<u64>,
+    s: Option<u64>,
+    mode: Option<&'a str>,
+    mutex: Option<u64>,
+    child: Option<u64>,
+    woken: Option<u64>,
+    all: Option<bool>,
+    how: Option<&'a str>,
+}
+
+/// Builds an event record from its fields, checking what each kind needs.
+fn event_record(f: EventFields<'_>) -> Result<Record, String> {
+    let ev = f.ev.unwrap_or_default();
+    let kind = event_kind(ev).ok_or_else(|| format!("unknown event {ev:?}"))?;
+    let mode = f
+        .mode
+        .map(|m| mode(m).ok_or_else(|| format!("unknown mode {m:?}")))
+        .transpose()?;
+    let e = TraceEvent {
+        kind,
+        thread: f.t.ok_or("missing \"t\"")?,
+        object: f.o,
+        site: f.s,
+        mode,
+        mutex: f.mutex,
+        child: f.child,
+        woken: f.woken,
+        all: f.all,
+        how: f.how.map(str::to_owned),
+    };
+    let needs_object = !matches!(kind, EventKind::Spawn | EventKind::Join | EventKind::Exit);
+    if needs_object && e.object.is_none() {
+        return Err(format!("event \"{ev}\" is missing \"o\""));
+    }
+    let needs_mode = matches!(
+        kind,
+        EventKind::Attempt
+            | EventKind::Acquire
+            | EventKind::Upgrade
+            | EventKind::Try
+            | EventKind::TryFail
+            | EventKind::Wait
+            | EventKind::Remode
+    );
+    if needs_mode && e.mode.is_none() {
+        return Err(format!("event \"{ev}\" is missing \"mode\""));
+    }
+    Ok(Record::Event(e))
+}
+
+/// The fast path for the common line: a flat event object whose values are
+/// plain strings (no escapes), unsigned integers and booleans, in any key
+/// order and spacing. Anything else returns `None` and takes the general
+/// path, which gives the same records and the same errors.
+fn parse_flat_event(line: &[u8]) -> Option<Result<Record, String>> {
+    let mut p = Scan { b: line, i: 0 };
+    let mut f = EventFields::default();
+    p.ws();
+    p.eat(b'{')?;
+    loop {
+        p.ws();
+        let key = p.string()?;
+        p.ws();
+        p.eat(b':')?;
+        p.ws();
+        match key {
+            "ev" => f.ev = Some(p.string()?),
+            "mode" => f.mode = Some(p.string()?),
+            "how" => f.how = Some(p.string()?),
+            "t" => f.t = Some(p.number()?),
+            "o" => f.o = Some(p.number()?),
+            "s" => f.s = Some(p.number()?),
+            "mutex" => f.mutex = Some(p.number()?),
+            "child" => f.child = Some(p.number()?),
+            "woken" => f.woken = Some(p.number()?),
+            "all" => f.all = Some(p.boolean()?),
+            _ => return None,
+        }
+        p.ws();
+        match p.next()? {
+            b',' => continue,
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    p.ws();
+    if p.i != line.len() || f.ev.is_none() {
+        return None;
+    }
+    Some(event_record(f))
+}
+
+/// A byte cursor for [`parse_flat_event`].
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek()?;
+        self.i += 1;
+        Some(c)
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.next()? == c).then_some(())
+    }
+
+    /// A string without escapes; `None` for anything else.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let len = self.b[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\')?;
+        if self.b[start + len] != b'"' {
+            return None;
+        }
+        self.i = start + len + 1;
+        std::str::from_utf8(&self.b[start..start + len]).ok()
+    }
+
+    /// An unsigned integer that fits in u64.
+    fn number(&mut self) -> Option<u64> {
+        let start = self.i;
+        let mut n: u64 = 0;
+        while let Some(c @ b'0'..=b'9') = self.peek() {
+            n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            self.i += 1;
+        }
+        if self.i == start || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        Some(n)
+    }
+
+    fn boolean(&mut self) -> Option<bool> {
+        let rest = &self.b[self.i..];
+        if rest.starts_with(b"true") {
+            self.i += 4;
+            Some(true)
+        } else if rest.starts_with(b"false") {
+            self.i += 5;
+            Some(false)
+        } else {
+            None
+        }
+    }
 }
 
 /// Parses one line. The error is a sentence for the user.
 fn parse(line: &[u8]) -> Result<Record, String> {
+    if let Some(r) = parse_flat_event(line) {
+        return r;
+    }
     let f: Fields<'_> =
         serde_json::from_slice(line).map_err(|e| format!("not a JSON object record: {e}"))?;
     let need = |v: Option<u64>, key: &str| v.ok_or_else(|| format!("missing \"{key}\""));
@@ -300,46 +507,26 @@ fn parse(line: &[u8]) -> Result<Record, String> {
             start_unix_ms: f.start_unix_ms.unwrap_or(0),
         });
     }
-    if let Some(ev) = f.ev {
-        let kind: EventKind = from_name("event", &ev)?;
-        let mode = f.mode.map(|m| from_name::<Mode>("mode", &m)).transpose()?;
-        let e = TraceEvent {
-            kind,
-            thread: need(f.t, "t")?,
-            object: f.o,
-            site: f.s,
-            mode,
+    if let Some(ev) = f.ev.as_deref() {
+        return event_record(EventFields {
+            ev: Some(ev),
+            t: f.t,
+            o: f.o,
+            s: f.s,
+            mode: f.mode.as_deref(),
             mutex: f.mutex,
             child: f.child,
             woken: f.woken,
             all: f.all,
-            how: f.how,
-        };
-        let needs_object = !matches!(kind, EventKind::Spawn | EventKind::Join | EventKind::Exit);
-        if needs_object && e.object.is_none() {
-            return Err(format!("event \"{ev}\" is missing \"o\""));
-        }
-        if matches!(
-            kind,
-            EventKind::Attempt
-                | EventKind::Acquire
-                | EventKind::Try
-                | EventKind::TryFail
-                | EventKind::Wait
-                | EventKind::Remode
-        ) && e.mode.is_none()
-        {
-            return Err(format!("event \"{ev}\" is missing \"mode\""));
-        }
-        return Ok(Record::Event(e));
+            how: f.how.as_deref(),
+        });
     }
     if let Some(id) = f.object {
-        let kind: ObjectKind = from_name(
-            "object kind",
-            f.kind
-                .as_deref()
-                .ok_or("object record is missing \"kind\"")?,
-        )?;
+        let name = f
+            .kind
+            .as_deref()
+            .ok_or("object record is missing \"kind\"")?;
+        let kind = object_kind(name).ok_or_else(|| format!("unknown object kind {name:?}"))?;
         return Ok(Record::Object {
             id,
             kind,

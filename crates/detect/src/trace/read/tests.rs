@@ -200,3 +200,44 @@ fn a_second_header_is_an_error() {
     let err = read_all(&format!("{HEADER}{HEADER}")).1.unwrap_err();
     assert_eq!(err, "t.jsonl:2: a second header line");
 }
+
+#[test]
+fn the_fast_path_and_the_general_path_agree() {
+    let lines = [
+        r#"{"ev":"acquire","t":1,"o":2,"s":3,"mode":"exclusive"}"#,
+        r#" { "mode" : "shared_recursive" , "s":3, "o": 2, "t":1 ,"ev":"try" } "#,
+        r#"{"ev":"notify","t":1,"o":4,"woken":2,"all":true}"#,
+        r#"{"ev":"cv_woken","t":1,"o":4,"mutex":9,"how":"timeout"}"#,
+        r#"{"ev":"spawn","t":1,"child":2}"#,
+        r#"{"ev":"explode","t":1,"o":1}"#,
+        r#"{"ev":"acquire","t":1,"o":1}"#,
+        r#"{"ev":"acquire","t":1,"o":1,"mode":"sideways"}"#,
+        r#"{"ev":"release","o":1}"#,
+    ];
+    for line in lines {
+        let fast = parse_flat_event(line.as_bytes()).expect("takes the fast path");
+        // The general path, forced: serde over the same fields.
+        let f: Fields<'_> = serde_json::from_slice(line.as_bytes()).unwrap();
+        let general = event_record(EventFields {
+            ev: f.ev.as_deref(),
+            t: f.t,
+            o: f.o,
+            s: f.s,
+            mode: f.mode.as_deref(),
+            mutex: f.mutex,
+            child: f.child,
+            woken: f.woken,
+            all: f.all,
+            how: f.how.as_deref(),
+        });
+        assert_eq!(fast, general, "{line}");
+    }
+    // Escapes, floats and unknown keys leave the fast path.
+    for line in [
+        r#"{"ev":"cv_woken","t":1,"o":4,"how":"time\"out"}"#,
+        r#"{"ev":"release","t":1.5,"o":1}"#,
+        r#"{"ev":"release","t":1,"o":1,"extra":1}"#,
+    ] {
+        assert!(parse_flat_event(line.as_bytes()).is_none(), "{line}");
+    }
+}
