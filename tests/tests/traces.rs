@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lockgraph::Mutex;
-use lockgraph_detect::trace::{EventKind, Record, TraceReader};
+use lockgraph_detect::trace::{EventKind, Record, TraceEvent, TraceReader};
 use lockgraph_scenarios::{run_with, traces_in, Options};
 
 fn dir(name: &str) -> PathBuf {
@@ -27,7 +27,30 @@ fn read(dir: &Path) -> (Vec<Record>, Vec<String>) {
     (records, r.warnings().to_vec())
 }
 
-/// Events of `kind` on the object named `name`.
+/// The events of a trace with every `repeat` expanded: each thread's
+/// previous `k` events, `n` more times. What the program did, event by event.
+fn expand(records: &[Record]) -> Vec<TraceEvent> {
+    let mut per_thread: std::collections::HashMap<u64, Vec<TraceEvent>> = Default::default();
+    let mut all = Vec::new();
+    for r in records {
+        let Record::Event(e) = r else { continue };
+        let mine = per_thread.entry(e.thread).or_default();
+        if e.kind == EventKind::Repeat {
+            let k = e.k.unwrap() as usize;
+            let block: Vec<TraceEvent> = mine[mine.len() - k..].to_vec();
+            for _ in 0..e.n.unwrap() {
+                mine.extend(block.iter().cloned());
+                all.extend(block.iter().cloned());
+            }
+        } else {
+            mine.push(e.clone());
+            all.push(e.clone());
+        }
+    }
+    all
+}
+
+/// Events of `kind` on the object named `name`, repeats expanded.
 fn count(records: &[Record], name: &str, kind: EventKind) -> usize {
     let id = records.iter().find_map(|r| match r {
         Record::Object {
@@ -36,10 +59,68 @@ fn count(records: &[Record], name: &str, kind: EventKind) -> usize {
         _ => None,
     });
     let Some(id) = id else { return 0 };
-    records
+    expand(records)
         .iter()
-        .filter(|r| matches!(r, Record::Event(e) if e.kind == kind && e.object == Some(id)))
+        .filter(|e| e.kind == kind && e.object == Some(id))
         .count()
+}
+
+#[test]
+fn a_tight_loop_is_compressed_without_losing_an_event() {
+    let d = dir("compressed");
+    let out = run_with(
+        "a_tight_loop_is_compressed_without_losing_an_event",
+        Options {
+            trace_dir: Some(d.clone()),
+            ..Options::default()
+        },
+        || {
+            let a = Mutex::named("outer", 0);
+            let b = Mutex::named("inner", 0);
+            for i in 0..10_000 {
+                let _a = a.lock();
+                *b.lock() += i;
+            }
+            let _t = b.try_lock();
+        },
+    );
+    out.assert_silent();
+    let (records, _) = read(&d);
+    let lines = records
+        .iter()
+        .filter(|r| matches!(r, Record::Event(_)))
+        .count();
+    assert!(lines < 200, "10 000 iterations in {lines} event lines");
+    assert_eq!(count(&records, "outer", EventKind::Acquire), 10_000);
+    assert_eq!(count(&records, "inner", EventKind::Acquire), 10_000);
+    assert_eq!(
+        count(&records, "inner", EventKind::Release),
+        10_001,
+        "10 000 in the loop, one for the try_lock guard"
+    );
+    assert_eq!(count(&records, "inner", EventKind::Try), 1);
+    // The expanded order is the program's, iteration after iteration: outer,
+    // inner, inner released, outer released (the first inner also has the
+    // `attempt` of a chain learned for the first time).
+    let events = expand(&records);
+    let kinds: Vec<(EventKind, u64)> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Acquire | EventKind::Release))
+        .map(|e| (e.kind, e.object.unwrap()))
+        .collect();
+    let (outer, inner) = (kinds[0].1, kinds[1].1);
+    for (i, quad) in kinds.chunks(4).take(10_000).enumerate() {
+        assert_eq!(
+            quad,
+            [
+                (EventKind::Acquire, outer),
+                (EventKind::Acquire, inner),
+                (EventKind::Release, inner),
+                (EventKind::Release, outer)
+            ],
+            "iteration {i}"
+        );
+    }
 }
 
 fn work(name: &'static str, times: usize) {

@@ -206,6 +206,11 @@ impl Replay<'_> {
                     self.analyzer.stats.objects += 1;
                 }
             }
+            Record::Event(e) if e.kind == EventKind::Repeat => {
+                // A closed block repeated: the same chains, held locks and
+                // thread again, so nothing new for the analyses; count it.
+                self.analyzer.stats.events += e.k.unwrap_or(0).saturating_mul(e.n.unwrap_or(0));
+            }
             Record::Event(e) => {
                 self.analyzer.stats.events += 1;
                 self.event(e);
@@ -279,7 +284,11 @@ impl Replay<'_> {
                 push(ts, o, mode, e.site.unwrap_or(0));
             }
             EventKind::Try => push(self.thread(t), o, mode, e.site.unwrap_or(0)),
-            EventKind::TryFail | EventKind::Notify | EventKind::Spawn | EventKind::Join => {}
+            EventKind::TryFail
+            | EventKind::Notify
+            | EventKind::Spawn
+            | EventKind::Join
+            | EventKind::Repeat => {}
             EventKind::Release => self.release(t, o),
             EventKind::Remode => {
                 let ts = self.thread(t);

@@ -260,6 +260,8 @@ struct Fields<'a> {
     woken: Option<u64>,
     all: Option<bool>,
     how: Option<String>,
+    k: Option<u64>,
+    n: Option<u64>,
     thread: Option<u64>,
     #[serde(borrow)]
     name: Option<Cow<'a, str>>,
@@ -296,6 +298,7 @@ fn event_kind(name: &str) -> Option<EventKind> {
         "spawn" => EventKind::Spawn,
         "join" => EventKind::Join,
         "exit" => EventKind::Exit,
+        "repeat" => EventKind::Repeat,
         _ => return None,
     })
 }
@@ -335,6 +338,8 @@ struct EventFields<'a> {
     woken: Option<u64>,
     all: Option<bool>,
     how: Option<&'a str>,
+    k: Option<u64>,
+    n: Option<u64>,
 }
 
 /// Builds an event record from its fields, checking what each kind needs.
@@ -356,10 +361,18 @@ fn event_record(f: EventFields<'_>) -> Result<Record, String> {
         woken: f.woken,
         all: f.all,
         how: f.how.map(str::to_owned),
+        k: f.k,
+        n: f.n,
     };
-    let needs_object = !matches!(kind, EventKind::Spawn | EventKind::Join | EventKind::Exit);
+    let needs_object = !matches!(
+        kind,
+        EventKind::Spawn | EventKind::Join | EventKind::Exit | EventKind::Repeat
+    );
     if needs_object && e.object.is_none() {
         return Err(format!("event \"{ev}\" is missing \"o\""));
+    }
+    if kind == EventKind::Repeat && (e.k.is_none() || e.n.is_none()) {
+        return Err("event \"repeat\" needs \"k\" and \"n\"".to_owned());
     }
     let needs_mode = matches!(
         kind,
@@ -402,6 +415,8 @@ fn parse_flat_event(line: &[u8]) -> Option<Result<Record, String>> {
             "mutex" => f.mutex = Some(p.number()?),
             "child" => f.child = Some(p.number()?),
             "woken" => f.woken = Some(p.number()?),
+            "k" => f.k = Some(p.number()?),
+            "n" => f.n = Some(p.number()?),
             "all" => f.all = Some(p.boolean()?),
             _ => return None,
         }
@@ -519,6 +534,8 @@ fn parse(line: &[u8]) -> Result<Record, String> {
             woken: f.woken,
             all: f.all,
             how: f.how.as_deref(),
+            k: f.k,
+            n: f.n,
         });
     }
     if let Some(id) = f.object {

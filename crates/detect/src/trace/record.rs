@@ -41,6 +41,9 @@ pub enum EventKind {
     Join,
     /// The thread ended.
     Exit,
+    /// The thread's previous `k` events (a block that starts and ends with
+    /// the same held locks) happened `n` more times, in order.
+    Repeat,
 }
 
 /// One event: which thread did what to which object, where.
@@ -66,6 +69,10 @@ pub struct TraceEvent {
     pub all: Option<bool>,
     /// How a condvar wait ended (`how`).
     pub how: Option<String>,
+    /// For `repeat`: how many events the repeated block has (`k`).
+    pub k: Option<u64>,
+    /// For `repeat`: how many more times it happened (`n`).
+    pub n: Option<u64>,
 }
 
 impl TraceEvent {
@@ -82,6 +89,8 @@ impl TraceEvent {
             woken: None,
             all: None,
             how: None,
+            k: None,
+            n: None,
         }
     }
 }

@@ -46,6 +46,7 @@ fn event_str(k: EventKind) -> &'static str {
         EventKind::Spawn => "spawn",
         EventKind::Join => "join",
         EventKind::Exit => "exit",
+        EventKind::Repeat => "repeat",
     }
 }
 
@@ -57,32 +58,39 @@ pub fn header(program: &str, pid: u64, start_unix_ms: u64) -> String {
     )
 }
 
-/// An event line, appended to `out`. Keys in a fixed order, absent ones left out.
+/// An event line, appended to `out`. Keys in a fixed order, absent ones left
+/// out. Written by hand (pre-rendered key prefixes, `itoa` for numbers):
+/// the runtime formats every recorded event through here.
 pub fn event(out: &mut String, e: &TraceEvent) {
-    let _ = write!(out, "{{\"ev\":\"{}\",\"t\":{}", event_str(e.kind), e.thread);
-    if let Some(o) = e.object {
-        let _ = write!(out, ",\"o\":{o}");
-    }
-    if let Some(s) = e.site {
-        let _ = write!(out, ",\"s\":{s}");
-    }
+    let mut n = itoa::Buffer::new();
+    out.push_str("{\"ev\":\"");
+    out.push_str(event_str(e.kind));
+    out.push_str("\",\"t\":");
+    out.push_str(n.format(e.thread));
+    let mut num = |out: &mut String, key: &str, v: Option<u64>| {
+        if let Some(v) = v {
+            out.push_str(key);
+            out.push_str(n.format(v));
+        }
+    };
+    num(out, ",\"o\":", e.object);
+    num(out, ",\"s\":", e.site);
     if let Some(m) = e.mode {
-        let _ = write!(out, ",\"mode\":\"{}\"", mode_str(m));
+        out.push_str(",\"mode\":\"");
+        out.push_str(mode_str(m));
+        out.push('"');
     }
-    if let Some(m) = e.mutex {
-        let _ = write!(out, ",\"mutex\":{m}");
-    }
-    if let Some(c) = e.child {
-        let _ = write!(out, ",\"child\":{c}");
-    }
-    if let Some(w) = e.woken {
-        let _ = write!(out, ",\"woken\":{w}");
-    }
+    num(out, ",\"mutex\":", e.mutex);
+    num(out, ",\"child\":", e.child);
+    num(out, ",\"woken\":", e.woken);
+    num(out, ",\"k\":", e.k);
+    num(out, ",\"n\":", e.n);
     if let Some(a) = e.all {
-        let _ = write!(out, ",\"all\":{a}");
+        out.push_str(if a { ",\"all\":true" } else { ",\"all\":false" });
     }
     if let Some(h) = &e.how {
-        let _ = write!(out, ",\"how\":{}", json_str(h));
+        out.push_str(",\"how\":");
+        out.push_str(&json_str(h));
     }
     out.push_str("}\n");
 }

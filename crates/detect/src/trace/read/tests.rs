@@ -229,6 +229,8 @@ fn the_fast_path_and_the_general_path_agree() {
             woken: f.woken,
             all: f.all,
             how: f.how.as_deref(),
+            k: f.k,
+            n: f.n,
         });
         assert_eq!(fast, general, "{line}");
     }
