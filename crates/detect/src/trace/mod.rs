@@ -5,7 +5,7 @@
 //! specification; this module is its reference implementation.
 //!
 //! - [`record`]: the record types.
-//! - [`write`]: formatting records as lines (what the runtime writes).
+//! - [`mod@write`]: formatting records as lines (what the runtime writes).
 //! - [`read`]: a streaming reader with line numbers and clear errors.
 
 pub mod read;
