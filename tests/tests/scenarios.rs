@@ -581,3 +581,32 @@ scenario! {
         let _a = config.lock();
     } => |out| { out.assert_silent(); }
 }
+
+// 10 (join). A thread joins itself.
+scenario! {
+    fn s10_joining_itself_is_self_deadlock() {
+        let (tx, rx) = std::sync::mpsc::channel::<lockgraph::thread::JoinHandle<()>>();
+        let worker = lockgraph::thread::Builder::new()
+            .name("worker".into())
+            .spawn(move || {
+                let me = rx.recv().unwrap();
+                let _ = me.join();
+            })
+            .unwrap();
+        tx.send(worker).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    } => |out| {
+        let f = out.single(Kind::SelfDeadlock);
+        assert!(f.summary.contains("thread \"worker\"") && f.summary.contains("joins itself"), "{}", f.summary);
+        assert_eq!(f.evidence.len(), 1);
+        assert!(f.evidence[0].site.file.ends_with("scenarios.rs"));
+    }
+}
+
+scenario! {
+    fn s10_twin_the_spawner_joins_is_silent() {
+        let worker = lockgraph::thread::Builder::new().name("worker".into()).spawn(|| 42).unwrap();
+        assert_eq!(worker.join().unwrap(), 42);
+        assert_eq!(lockgraph::thread::spawn(|| 7).join().unwrap(), 7);
+    } => |out| { out.assert_silent(); }
+}

@@ -219,3 +219,54 @@ fn record_to_starts_recording_from_the_api() {
     let (records, _) = read(&d);
     assert_eq!(count(&records, "recorded by api", EventKind::Acquire), 5);
 }
+
+#[test]
+fn spawn_join_and_exit_are_recorded_with_the_child_ids() {
+    let d = dir("threads");
+    let out = run_with(
+        "spawn_join_and_exit_are_recorded_with_the_child_ids",
+        Options {
+            trace_dir: Some(d.clone()),
+            ..Options::default()
+        },
+        || {
+            let h = lockgraph::thread::Builder::new()
+                .name("child".into())
+                .spawn(|| work("in the child", 3))
+                .unwrap();
+            h.join().unwrap();
+            work("in the parent", 1);
+        },
+    );
+    out.assert_silent();
+    let (records, _) = read(&d);
+    let child = records
+        .iter()
+        .find_map(|r| match r {
+            Record::Thread { id, name: Some(n) } if n == "child" => Some(*id),
+            _ => None,
+        })
+        .expect("the child's thread record");
+    let events = expand(&records);
+    let spawn = events
+        .iter()
+        .find(|e| e.kind == EventKind::Spawn)
+        .expect("spawn recorded");
+    assert_eq!(spawn.child, Some(child));
+    let join = events
+        .iter()
+        .find(|e| e.kind == EventKind::Join)
+        .expect("join recorded");
+    assert_eq!(join.child, Some(child));
+    assert_eq!(join.thread, spawn.thread, "the spawner joined");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == EventKind::Exit && e.thread == child),
+        "the child's exit"
+    );
+    assert_eq!(count(&records, "in the child", EventKind::Acquire), 3);
+    assert!(events
+        .iter()
+        .any(|e| e.thread == child && e.kind == EventKind::Acquire));
+}

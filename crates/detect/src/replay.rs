@@ -284,6 +284,11 @@ impl Replay<'_> {
                 push(ts, o, mode, e.site.unwrap_or(0));
             }
             EventKind::Try => push(self.thread(t), o, mode, e.site.unwrap_or(0)),
+            EventKind::Join if e.child == Some(t) => {
+                let thread = self.thread(t).info.clone();
+                let f = selfwait::join_self(&thread, self.site(e.site), self.stack(e.site));
+                self.findings.push(f);
+            }
             EventKind::TryFail
             | EventKind::Notify
             | EventKind::Spawn

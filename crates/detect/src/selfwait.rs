@@ -103,6 +103,38 @@ pub fn check(req: &Request<'_>, held: &[HeldLock]) -> Option<Finding> {
     })
 }
 
+/// A `self_deadlock` finding for a thread that joins itself.
+pub fn join_self(thread: &ThreadInfo, site: Site, stack: Option<StackRef>) -> Finding {
+    let mut cast = Cast::default();
+    let t = cast.thread(thread);
+    let object = ObjectInfo {
+        id: crate::model::ObjectId(thread.id.0),
+        kind: crate::model::ObjectKind::Thread,
+        name: thread.name.clone(),
+        site: site.clone(),
+    };
+    let o = cast.object(&object);
+    let mut step = Evidence::new(t, o, Op::BlockedOn, site.clone());
+    step.note = Some("joins the thread it runs on".to_owned());
+    step.stack = stack;
+    let at = site.to_string();
+    Finding {
+        kind: Kind::SelfDeadlock,
+        severity: Severity::Error,
+        summary: format!(
+            "{} joins itself: it would wait for its own end, which can never come",
+            thread.label()
+        ),
+        fingerprint: Fingerprint::of(Kind::SelfDeadlock, ["join", at.as_str()]),
+        threads: cast.threads,
+        objects: cast.objects,
+        evidence: vec![step],
+        notes: vec![
+            "fix: join a thread from another thread (the one that spawned it, usually)".to_owned(),
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,8 @@
 //!
 //! Table of contents:
 //! - [`Mutex`], [`RwLock`], [`ReentrantMutex`], [`Condvar`]: the primitives.
+//! - [`thread`]: `spawn`, `Builder`, `JoinHandle`: named threads whose
+//!   spawn, join and exit are recorded.
 //! - [`findings`], [`take_findings`], [`set_on_finding`]: the runtime's API.
 
 mod backend;
@@ -37,6 +39,7 @@ mod remutex;
 #[cfg(feature = "instrument")]
 mod rt;
 mod rwlock;
+pub mod thread;
 
 pub use backend::{RawMutex, RawRwLock};
 pub use condvar::{Condvar, WaitTimeoutResult};

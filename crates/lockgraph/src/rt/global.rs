@@ -36,8 +36,14 @@ static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 /// How many unclaimed orphan releases are kept before the oldest are dropped.
 const MAX_ORPHANS: usize = 1024;
 
-pub(crate) fn register_thread() -> Arc<Shared> {
-    let id = ThreadId(NEXT_THREAD.fetch_add(1, Ordering::Relaxed));
+/// A fresh thread id, for a thread about to be spawned.
+pub(crate) fn next_thread_id() -> u64 {
+    NEXT_THREAD.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Registers the calling thread, with the id its spawner chose if any.
+pub(crate) fn register_thread(chosen: Option<u64>) -> Arc<Shared> {
+    let id = ThreadId(chosen.unwrap_or_else(next_thread_id));
     let name = std::thread::current().name().map(Into::into);
     let shared = Arc::new(Shared {
         thread: ThreadInfo { id, name },

@@ -448,3 +448,43 @@ pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
         GLOBAL.lock().graph.remove_object(ObjectId(id));
     }
 }
+
+/// A thread is about to be spawned from this one: its id, recorded as spawned.
+pub(crate) fn spawning(site: Loc) -> u64 {
+    if !config::enabled() {
+        return 0;
+    }
+    let child = global::next_thread_id();
+    local::with(|l| {
+        let mut e = RawEvent::new(EventKind::Spawn, 0, None, Some(site));
+        e.extra = child;
+        l.record(e);
+    });
+    child
+}
+
+/// First thing in a spawned thread: take the id the spawner chose.
+pub(crate) fn adopt_thread(id: u64) {
+    if id != 0 && config::enabled() {
+        local::with(|l| l.adopt(id));
+    }
+}
+
+/// This thread is about to join thread `child`; `is_self` if that is itself.
+pub(crate) fn joining(child: u64, is_self: bool, site: Loc) {
+    if !config::enabled() {
+        return;
+    }
+    let thread = local::with(|l| {
+        let mut e = RawEvent::new(EventKind::Join, 0, None, Some(site));
+        e.extra = child;
+        l.record(e);
+        l.thread()
+    });
+    if let (true, Some(thread)) = (is_self, thread) {
+        let f = selfwait::join_self(&thread, Site::from_location(site), stack::capture());
+        if let Some(message) = react::handle(f, true) {
+            panic!("{message}");
+        }
+    }
+}

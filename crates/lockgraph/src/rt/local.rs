@@ -119,7 +119,15 @@ impl Local {
 
     /// This thread's shared part, registering the thread on first use.
     pub(crate) fn shared(&mut self) -> &Arc<Shared> {
-        self.shared.get_or_insert_with(global::register_thread)
+        self.shared
+            .get_or_insert_with(|| global::register_thread(None))
+    }
+
+    /// Registers this (new) thread under the id its spawner chose.
+    pub(crate) fn adopt(&mut self, id: u64) {
+        if self.shared.is_none() {
+            self.shared = Some(global::register_thread(Some(id)));
+        }
     }
 
     pub(crate) fn thread(&mut self) -> ThreadInfo {

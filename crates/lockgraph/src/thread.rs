@@ -1,0 +1,130 @@
+//! Thread wrappers: named threads whose spawn, join and exit the runtime records.
+//!
+//! `lockgraph::thread::spawn` and `Builder` work like std's. Reports name
+//! threads by their names. Spawns and joins go into traces, and a thread
+//! that joins itself is a `self_deadlock` report instead of std's bare
+//! "Resource deadlock avoided".
+
+use std::io;
+use std::panic::Location;
+
+pub use std::thread::{
+    current, panicking, park, park_timeout, sleep, yield_now, Result, Thread, ThreadId,
+};
+
+/// An owned permission to join a thread (std's, plus the runtime's id of the thread).
+#[derive(Debug)]
+pub struct JoinHandle<T> {
+    inner: std::thread::JoinHandle<T>,
+    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
+    id: u64,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the thread to finish and returns its result. Joining the
+    /// current thread is reported as a `self_deadlock`.
+    #[track_caller]
+    pub fn join(self) -> Result<T> {
+        #[cfg(feature = "instrument")]
+        crate::rt::hooks::joining(
+            self.id,
+            self.inner.thread().id() == current().id(),
+            Location::caller(),
+        );
+        let _ = Location::caller();
+        self.inner.join()
+    }
+
+    /// The thread.
+    pub fn thread(&self) -> &Thread {
+        self.inner.thread()
+    }
+
+    /// Whether the thread has finished running.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// std's handle.
+    pub fn into_std(self) -> std::thread::JoinHandle<T> {
+        self.inner
+    }
+}
+
+/// A thread factory, like std's `Builder`.
+#[derive(Debug)]
+pub struct Builder {
+    inner: std::thread::Builder,
+}
+
+impl Builder {
+    /// A builder with std's defaults.
+    pub fn new() -> Self {
+        Builder {
+            inner: std::thread::Builder::new(),
+        }
+    }
+
+    /// Names the thread; reports use the name.
+    pub fn name(self, name: String) -> Self {
+        Builder {
+            inner: self.inner.name(name),
+        }
+    }
+
+    /// Sets the stack size.
+    pub fn stack_size(self, size: usize) -> Self {
+        Builder {
+            inner: self.inner.stack_size(size),
+        }
+    }
+
+    /// Spawns the thread.
+    #[track_caller]
+    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let id = spawn_id(Location::caller());
+        let inner = self.inner.spawn(move || {
+            adopt(id);
+            f()
+        })?;
+        Ok(JoinHandle { inner, id })
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+/// Spawns a thread, like `std::thread::spawn`.
+#[track_caller]
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    Builder::new().spawn(f).expect("failed to spawn thread")
+}
+
+#[cfg(feature = "instrument")]
+fn spawn_id(site: &'static Location<'static>) -> u64 {
+    crate::rt::hooks::spawning(site)
+}
+
+#[cfg(not(feature = "instrument"))]
+fn spawn_id(_: &'static Location<'static>) -> u64 {
+    0
+}
+
+#[cfg(feature = "instrument")]
+fn adopt(id: u64) {
+    crate::rt::hooks::adopt_thread(id);
+}
+
+#[cfg(not(feature = "instrument"))]
+fn adopt(_: u64) {}
