@@ -1,13 +1,13 @@
 //! Scale check: a 10_000_000-event synthetic trace, generated lazily and streamed through `TraceReader` into `Analyzer`.
 //!
-//! The trace is never held in memory: [`SyntheticTrace`] is a `BufRead`
-//! that formats the next batch of lines (a few kilobytes) only when the
-//! reader asks for more, so memory stays bounded however long the trace.
-//! The events are those of a healthy program (the same generator as
-//! `benches/replay.rs`): 8 threads nesting 1–3 of 64 mutexes in one global
-//! order, with `try`, `try_fail`, `wait` and `attempt` events among the
-//! acquires and releases. The analysis must count every event and find
-//! nothing.
+//! The trace is never held in memory: [`SyntheticTrace`] (from
+//! `lockgraph_detect::trace::synthetic`, the generator `benches/replay.rs`
+//! uses too) is a `BufRead` that formats the next batch of lines (a few
+//! kilobytes) only when the reader asks for more, so memory stays bounded
+//! however long the trace. The events are those of a healthy program: 8
+//! threads nesting 1–3 of 64 mutexes in one global order, with `try`,
+//! `try_fail`, `wait` and `attempt` events among the acquires and
+//! releases. The analysis must count every event and find nothing.
 //!
 //! The full 10_000_000 events run only in an optimized build
 //! (`cargo test -p lockgraph-detect --release --test scale`); a debug build
@@ -15,12 +15,9 @@
 //! serde_json parsing makes 10M too slow there (about 40 s, against about
 //! 5 s optimized).
 
-use std::io::{self, BufRead, Read};
-
-use lockgraph_detect::model::{chain_hash, Mode, ObjectKind};
 use lockgraph_detect::replay::Analyzer;
-use lockgraph_detect::trace::{write, EventKind, Record, TraceEvent, TraceReader};
-use rustc_hash::FxHashSet;
+use lockgraph_detect::trace::synthetic::{SyntheticTrace, BATCH, MUTEXES, THREADS};
+use lockgraph_detect::trace::TraceReader;
 
 /// Events analyzed: 10M in optimized builds, 1M in debug builds.
 const EVENTS: u64 = if cfg!(debug_assertions) {
@@ -28,302 +25,6 @@ const EVENTS: u64 = if cfg!(debug_assertions) {
 } else {
     10_000_000
 };
-/// Bytes of lines generated per refill of the streaming buffer.
-const BATCH: usize = 16 * 1024;
-
-/// Threads in the synthetic trace (ids 1..=THREADS).
-const THREADS: u64 = 8;
-/// Mutexes in the synthetic trace (ids 1..=MUTEXES, created at sites 1..=MUTEXES).
-const MUTEXES: u64 = 64;
-/// Acquisition sites, numbered after the creation sites.
-const ACQUIRE_SITES: u64 = 32;
-/// Code paths per thread: each a fixed, ordered set of 1–3 locks.
-const PATHS_PER_THREAD: usize = 12;
-/// One step in this many is a `try_lock` rather than a blocking `lock`.
-const TRY_ONE_IN: u64 = 8;
-
-/// A small deterministic generator (splitmix64): the same trace every run.
-struct Rng(u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// One step of a code path: a lock to take, where, and how.
-#[derive(Clone, Copy)]
-struct Step {
-    /// The mutex.
-    object: u64,
-    /// The acquisition site.
-    site: u64,
-    /// `try_lock` (never blocks) rather than `lock`.
-    try_lock: bool,
-}
-
-/// One simulated thread: its code paths and where it is in the current one.
-struct Worker {
-    /// The thread id.
-    id: u64,
-    /// The code paths it runs, each in ascending object order.
-    paths: Vec<Vec<Step>>,
-    /// The path being run.
-    path: usize,
-    /// The next step of that path; past its end, the thread releases.
-    next: usize,
-    /// The locks held, in the order taken, with the chain hash up to each.
-    held: Vec<(u64, u64)>,
-    /// An `attempt` was recorded for the next step.
-    asked: bool,
-    /// A `wait` was recorded for the next step: the thread is blocked.
-    waiting: bool,
-    /// Chains this thread already took (the live runtime's cache): no `attempt` for them.
-    seen: FxHashSet<u64>,
-}
-
-/// Generates the events of a healthy program, one line at a time.
-struct Generator {
-    /// The random source.
-    rng: Rng,
-    /// The simulated threads.
-    workers: Vec<Worker>,
-    /// Which thread holds each mutex (index `object - 1`), 0 for none.
-    owner: Vec<u64>,
-}
-
-impl Generator {
-    /// A generator with every thread's code paths drawn from a fixed seed.
-    fn new() -> Self {
-        let mut rng = Rng(0x5EED_1234_ABCD_0042);
-        let workers = (1..=THREADS)
-            .map(|id| {
-                let paths = (0..PATHS_PER_THREAD)
-                    .map(|_| {
-                        let depth = 1 + rng.below(3) as usize;
-                        let mut objects: Vec<u64> = Vec::with_capacity(depth);
-                        while objects.len() < depth {
-                            let o = 1 + rng.below(MUTEXES);
-                            if !objects.contains(&o) {
-                                objects.push(o);
-                            }
-                        }
-                        objects.sort_unstable();
-                        objects
-                            .into_iter()
-                            .map(|object| Step {
-                                object,
-                                site: MUTEXES + 1 + rng.below(ACQUIRE_SITES),
-                                try_lock: rng.below(TRY_ONE_IN) == 0,
-                            })
-                            .collect()
-                    })
-                    .collect();
-                Worker {
-                    id,
-                    paths,
-                    path: 0,
-                    next: 0,
-                    held: Vec::new(),
-                    asked: false,
-                    waiting: false,
-                    seen: FxHashSet::default(),
-                }
-            })
-            .collect();
-        Generator {
-            rng,
-            workers,
-            owner: vec![0; MUTEXES as usize],
-        }
-    }
-
-    /// The lines before the events: header, threads, sites, objects.
-    fn preamble() -> String {
-        let mut out = write::header("synthetic-bank", 4242, 1_700_000_000_000);
-        for id in 1..=THREADS {
-            write::record(
-                &mut out,
-                &Record::Thread {
-                    id,
-                    name: Some(format!("worker-{id}")),
-                },
-            );
-        }
-        for id in 1..=MUTEXES + ACQUIRE_SITES {
-            let (file, line) = if id <= MUTEXES {
-                ("src/bank/accounts.rs", 100 + id as u32)
-            } else {
-                ("src/bank/transfer.rs", 10 * id as u32)
-            };
-            write::record(
-                &mut out,
-                &Record::Site {
-                    id,
-                    file: file.to_owned(),
-                    line,
-                    col: 21,
-                    frames: Vec::new(),
-                },
-            );
-        }
-        for id in 1..=MUTEXES {
-            write::record(
-                &mut out,
-                &Record::Object {
-                    id,
-                    kind: ObjectKind::Mutex,
-                    name: Some(format!("account-{id}")),
-                    site: id,
-                },
-            );
-        }
-        out
-    }
-
-    /// Appends the next event line to `out`.
-    fn next_event(&mut self, out: &mut String) {
-        let first = self.rng.below(THREADS) as usize;
-        for k in 0..self.workers.len() {
-            let w = (first + k) % self.workers.len();
-            if let Some(e) = self.step(w) {
-                write::event(out, &e);
-                return;
-            }
-        }
-        // Locks are always taken in ascending order, so whoever holds the
-        // highest held lock can always go on.
-        unreachable!("every simulated thread is blocked: the lock order is not consistent");
-    }
-
-    /// The next event of worker `w`, or `None` if it is blocked.
-    fn step(&mut self, w: usize) -> Option<TraceEvent> {
-        let Generator {
-            rng,
-            workers,
-            owner,
-        } = self;
-        let worker = &mut workers[w];
-        let t = worker.id;
-        if worker.next == worker.paths[worker.path].len() {
-            if let Some((o, _)) = worker.held.pop() {
-                owner[o as usize - 1] = 0;
-                let mut e = TraceEvent::new(EventKind::Release, t);
-                e.object = Some(o);
-                return Some(e);
-            }
-            worker.path = rng.below(PATHS_PER_THREAD as u64) as usize;
-            worker.next = 0;
-        }
-        let step = worker.paths[worker.path][worker.next];
-        let owner = &mut owner[step.object as usize - 1];
-        let event = |kind| {
-            let mut e = TraceEvent::new(kind, t);
-            e.object = Some(step.object);
-            e.site = Some(step.site);
-            e.mode = Some(Mode::Exclusive);
-            e
-        };
-        let chain = chain_hash(
-            worker.held.last().map_or(0, |&(_, c)| c),
-            step.object,
-            Mode::Exclusive,
-        );
-        if step.try_lock {
-            worker.next += 1;
-            if *owner != 0 {
-                return Some(event(EventKind::TryFail));
-            }
-            *owner = t;
-            worker.held.push((step.object, chain));
-            return Some(event(EventKind::Try));
-        }
-        if *owner != 0 {
-            if worker.waiting {
-                return None;
-            }
-            worker.waiting = true;
-            return Some(event(EventKind::Wait));
-        }
-        if !worker.asked && !worker.waiting && worker.seen.insert(chain) {
-            worker.asked = true;
-            return Some(event(EventKind::Attempt));
-        }
-        *owner = t;
-        worker.held.push((step.object, chain));
-        worker.next += 1;
-        worker.asked = false;
-        worker.waiting = false;
-        Some(event(EventKind::Acquire))
-    }
-}
-
-/// A synthetic trace of a fixed number of events, produced line by line as it is read.
-struct SyntheticTrace {
-    /// Makes the events.
-    gen: Generator,
-    /// Events still to produce.
-    remaining: u64,
-    /// Lines generated and not yet consumed, from `pos` on.
-    buf: String,
-    /// How much of `buf` the reader consumed.
-    pos: usize,
-    /// The most bytes `buf` ever held: evidence that memory stays bounded.
-    peak: usize,
-}
-
-impl SyntheticTrace {
-    /// A trace of `events` events; its preamble is the first thing read.
-    fn new(events: u64) -> Self {
-        let buf = Generator::preamble();
-        SyntheticTrace {
-            gen: Generator::new(),
-            remaining: events,
-            peak: buf.len(),
-            buf,
-            pos: 0,
-        }
-    }
-}
-
-impl BufRead for SyntheticTrace {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-            while self.buf.len() < BATCH && self.remaining > 0 {
-                self.gen.next_event(&mut self.buf);
-                self.remaining -= 1;
-            }
-            self.peak = self.peak.max(self.buf.len());
-        }
-        Ok(&self.buf.as_bytes()[self.pos..])
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.buf.len());
-    }
-}
-
-impl Read for SyntheticTrace {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
 
 /// Streams the whole synthetic trace through the reader and the analyzer:
 /// every event counted, no finding, and never more than a batch in memory.
@@ -352,9 +53,9 @@ fn millions_of_events_stream_through_the_analyzer() {
         findings.iter().map(|f| &f.summary).collect::<Vec<_>>()
     );
     assert!(
-        trace.peak < BATCH + 4096,
+        trace.peak() < BATCH + 4096,
         "the stream held {} bytes at once",
-        trace.peak
+        trace.peak()
     );
     eprintln!(
         "scale: {EVENTS} events, {:.0} MB streamed, analyzed in {:.2?}",

@@ -22,12 +22,14 @@
 //! run back and prints `lockgraph / parking_lot` ratios against the targets.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use common::mean_ns;
 use criterion::{Criterion, Throughput};
+
+mod common;
 
 /// Group of benchmark (a): uncontended lock and unlock.
 const GROUP_A: &str = "a_uncontended";
@@ -260,45 +262,6 @@ mod harness {
         bench_contended,
         bench_fresh_chain
     );
-}
-
-/// The directories criterion may have written to, in criterion's own order of preference.
-fn criterion_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        dirs.push(PathBuf::from(home));
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        dirs.push(PathBuf::from(target).join("criterion"));
-    }
-    dirs.push(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../target")
-            .join("criterion"),
-    );
-    dirs
-}
-
-/// The mean time (ns) criterion estimated for `group/bench` in this run, if it measured it.
-///
-/// Estimates older than `since` are left out: they are from an earlier run
-/// (say, this one was filtered) and would give a ratio of unrelated numbers.
-fn mean_ns(group: &str, bench: &str, since: SystemTime) -> Option<f64> {
-    // Criterion names the directories after the ids made filename-safe; ours already are.
-    criterion_dirs().iter().find_map(|dir| {
-        let path = dir
-            .join(group)
-            .join(bench)
-            .join("new")
-            .join("estimates.json");
-        let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-        if modified < since {
-            return None;
-        }
-        let text = std::fs::read_to_string(&path).ok()?;
-        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-        json.get("mean")?.get("point_estimate")?.as_f64()
-    })
 }
 
 /// `numerator / denominator` of two measured means, when both were measured in this run.

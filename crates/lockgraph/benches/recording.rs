@@ -18,7 +18,10 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
+use common::mean_ns;
 use criterion::Criterion;
+
+mod common;
 
 /// Group of benchmark (a-rec): uncontended lock and unlock, recording on.
 const GROUP: &str = "a_rec_uncontended";
@@ -65,44 +68,6 @@ fn bench_uncontended_recording(c: &mut Criterion) {
 mod harness {
     use super::bench_uncontended_recording;
     criterion::criterion_group!(recording, bench_uncontended_recording);
-}
-
-/// The directories criterion may have written to, in criterion's own order of preference.
-fn criterion_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        dirs.push(PathBuf::from(home));
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        dirs.push(PathBuf::from(target).join("criterion"));
-    }
-    dirs.push(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../target")
-            .join("criterion"),
-    );
-    dirs
-}
-
-/// The mean time (ns) criterion estimated for `group/bench` in this run, if it measured it.
-///
-/// Estimates older than `since` are from an earlier run (this one was
-/// filtered, say) and are left out.
-fn mean_ns(group: &str, bench: &str, since: SystemTime) -> Option<f64> {
-    criterion_dirs().iter().find_map(|dir| {
-        let path = dir
-            .join(group)
-            .join(bench)
-            .join("new")
-            .join("estimates.json");
-        let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-        if modified < since {
-            return None;
-        }
-        let text = std::fs::read_to_string(&path).ok()?;
-        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-        json.get("mean")?.get("point_estimate")?.as_f64()
-    })
 }
 
 /// This run's temporary directory; the trace goes to `bench-trace/` in it.

@@ -7,9 +7,12 @@
 //! - [`record`]: the record types.
 //! - [`mod@write`]: formatting records as lines (what the runtime writes).
 //! - [`read`]: a streaming reader with line numbers and clear errors.
+//! - [`synthetic`]: a deterministic generator of a correct program's trace,
+//!   streamed or whole, for benchmarks and scale tests.
 
 pub mod read;
 pub mod record;
+pub mod synthetic;
 pub mod write;
 
 pub use read::{ReadError, TraceReader};
