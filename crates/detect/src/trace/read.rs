@@ -281,6 +281,26 @@ struct Fields<'a> {
     deadlock: Option<Vec<WaitSnapshot>>,
 }
 
+impl Fields<'_> {
+    /// The fields an event needs.
+    fn event_fields(&self) -> EventFields<'_> {
+        EventFields {
+            ev: self.ev.as_deref(),
+            t: self.t,
+            o: self.o,
+            s: self.s,
+            mode: self.mode.as_deref(),
+            mutex: self.mutex,
+            child: self.child,
+            woken: self.woken,
+            all: self.all,
+            how: self.how.as_deref(),
+            k: self.k,
+            n: self.n,
+        }
+    }
+}
+
 fn event_kind(name: &str) -> Option<EventKind> {
     Some(match name {
         "attempt" => EventKind::Attempt,
@@ -522,21 +542,8 @@ fn parse(line: &[u8]) -> Result<Record, String> {
             start_unix_ms: f.start_unix_ms.unwrap_or(0),
         });
     }
-    if let Some(ev) = f.ev.as_deref() {
-        return event_record(EventFields {
-            ev: Some(ev),
-            t: f.t,
-            o: f.o,
-            s: f.s,
-            mode: f.mode.as_deref(),
-            mutex: f.mutex,
-            child: f.child,
-            woken: f.woken,
-            all: f.all,
-            how: f.how.as_deref(),
-            k: f.k,
-            n: f.n,
-        });
+    if f.ev.is_some() {
+        return event_record(f.event_fields());
     }
     if let Some(id) = f.object {
         let name = f

@@ -73,13 +73,7 @@ fn acquire_on<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: The
         let id = meta.id();
         match l.known_chain(id, mode) {
             Some(chain) if ops.try_now() => {
-                l.push(meta, id, chain, mode, site);
-                l.record(RawEvent::new(
-                    EventKind::Acquire,
-                    id,
-                    Some(mode),
-                    Some(site),
-                ));
+                l.push_acquired(meta, id, chain, mode, site);
                 Fast::Done
             }
             Some(chain) => Fast::Busy(chain),
@@ -94,13 +88,7 @@ fn acquire_on<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: The
             local::with(|l| l.record(RawEvent::new(EventKind::Wait, id, Some(mode), Some(site))));
             block(meta, mode, site, ops);
             local::with(|l| {
-                l.push(meta, id, chain, mode, site);
-                l.record(RawEvent::new(
-                    EventKind::Acquire,
-                    id,
-                    Some(mode),
-                    Some(site),
-                ));
+                l.push_acquired(meta, id, chain, mode, site);
             });
         }
         Some(Fast::Slow) => acquire_slow(meta, mode, site, ops, then),
@@ -168,13 +156,7 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
     local::with(|l| match then {
         // Not used for acquisitions: `reacquired` pushes the entry itself.
         Then::Push | Then::Reacquire => {
-            l.push(meta, id, plan.chain, mode, site);
-            l.record(RawEvent::new(
-                EventKind::Acquire,
-                id,
-                Some(mode),
-                Some(site),
-            ));
+            l.push_acquired(meta, id, plan.chain, mode, site);
         }
         Then::Upgrade => {
             l.remode(id, mode);
@@ -302,7 +284,7 @@ fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
         held,
         stack: None,
     };
-    GLOBAL.lock().add_waiter(waiter.clone(), infos.clone());
+    GLOBAL.lock().add_waiter(waiter, infos);
     let mut suspect = None;
     loop {
         if ops.wait(SLICE) {

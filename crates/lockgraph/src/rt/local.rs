@@ -239,6 +239,25 @@ impl Local {
         });
     }
 
+    /// A blocking acquisition succeeded: the entry, and its `acquire` event.
+    #[inline]
+    pub(crate) fn push_acquired(
+        &mut self,
+        meta: &Meta,
+        id: u64,
+        chain: u64,
+        mode: Mode,
+        site: Loc,
+    ) {
+        self.push(meta, id, chain, mode, site);
+        self.record(RawEvent::new(
+            lockgraph_detect::trace::EventKind::Acquire,
+            id,
+            Some(mode),
+            Some(site),
+        ));
+    }
+
     /// Forgets the most recent entry for `id`. `Some(in_graph)` if found.
     #[inline]
     pub(crate) fn remove(&mut self, id: u64) -> Option<bool> {

@@ -218,20 +218,7 @@ fn the_fast_path_and_the_general_path_agree() {
         let fast = parse_flat_event(line.as_bytes()).expect("takes the fast path");
         // The general path, forced: serde over the same fields.
         let f: Fields<'_> = serde_json::from_slice(line.as_bytes()).unwrap();
-        let general = event_record(EventFields {
-            ev: f.ev.as_deref(),
-            t: f.t,
-            o: f.o,
-            s: f.s,
-            mode: f.mode.as_deref(),
-            mutex: f.mutex,
-            child: f.child,
-            woken: f.woken,
-            all: f.all,
-            how: f.how.as_deref(),
-            k: f.k,
-            n: f.n,
-        });
+        let general = event_record(f.event_fields());
         assert_eq!(fast, general, "{line}");
     }
     // Escapes, floats and unknown keys leave the fast path.
