@@ -90,9 +90,18 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
 }
 
 impl Local {
-    /// Records an event, if recording. One push into this thread's ring.
-    #[inline]
+    /// Records an event, if recording. Not recording: one byte tested.
+    #[inline(always)]
     pub(crate) fn record(&mut self, e: RawEvent) {
+        if !self.rec_off {
+            self.record_on(e);
+        }
+    }
+
+    /// One push into this thread's ring (the thread's first event decides
+    /// whether it records at all).
+    #[inline]
+    fn record_on(&mut self, e: RawEvent) {
         match &mut self.rec {
             Some(ring) => {
                 if let Err(rtrb::PushError::Full(e)) = ring.push(e) {
@@ -100,8 +109,7 @@ impl Local {
                     let _ = ring.push(e);
                 }
             }
-            None if !self.rec_off => self.start_recording(e),
-            None => {}
+            None => self.start_recording(e),
         }
     }
 
