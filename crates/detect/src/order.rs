@@ -70,7 +70,9 @@ struct Sample {
 #[derive(Debug)]
 struct Edge {
     first: Sample,
-    threads: Vec<ThreadId>,
+    /// The first threads that formed the edge (inline: no allocation per edge).
+    threads: [ThreadId; THREADS_KEPT],
+    n_threads: u8,
     more_threads: bool,
     /// Locks held exclusively (and not an end of this edge) every time; sorted.
     gates: Vec<ObjectId>,
@@ -79,12 +81,18 @@ struct Edge {
 }
 
 impl Edge {
+    /// The threads kept, in the order they first formed the edge.
+    fn threads(&self) -> &[ThreadId] {
+        &self.threads[..usize::from(self.n_threads)]
+    }
+
     fn add_thread(&mut self, t: ThreadId) -> bool {
-        if self.threads.contains(&t) {
+        if self.threads().contains(&t) {
             return false;
         }
-        if self.threads.len() < THREADS_KEPT {
-            self.threads.push(t);
+        if usize::from(self.n_threads) < THREADS_KEPT {
+            self.threads[usize::from(self.n_threads)] = t;
+            self.n_threads += 1;
             true
         } else {
             let first_extra = !self.more_threads;
@@ -114,6 +122,8 @@ pub struct LockOrderGraph {
     parent: Vec<Option<EdgeIndex>>,
     epoch: u32,
     queue: VecDeque<NodeIndex>,
+    /// Scratch: the edges an acquisition changed (kept to avoid an allocation each time).
+    changed: Vec<EdgeIndex>,
     /// One past the largest node index ever used. petgraph's `node_bound`
     /// scans back over vacant slots, which dropped locks leave many of.
     bound: usize,
@@ -174,7 +184,8 @@ impl LockOrderGraph {
         let Some(&target) = self.index.get(&acq.object) else {
             return Vec::new();
         };
-        let mut changed: Vec<EdgeIndex> = Vec::new();
+        let mut changed = std::mem::take(&mut self.changed);
+        changed.clear();
         if acq.mode == Mode::Exclusive && !self.g[target].written {
             self.g[target].written = true;
             // Read edges into this lock may now block: look at them again.
@@ -215,7 +226,8 @@ impl LockOrderGraph {
                                 site: acq.site.clone(),
                                 stack: acq.stack.clone(),
                             },
-                            threads: vec![acq.thread.id],
+                            threads: [acq.thread.id; THREADS_KEPT],
+                            n_threads: 1,
                             more_threads: false,
                             gates,
                             held_modes: h.mode.bit(),
@@ -241,13 +253,14 @@ impl LockOrderGraph {
             }
         }
         let mut findings: Vec<Finding> = Vec::new();
-        for e in changed {
+        for &e in &changed {
             if let Some(f) = self.cycle_through(e, acq) {
                 if !findings.iter().any(|x| x.fingerprint == f.fingerprint) {
                     findings.push(f);
                 }
             }
         }
+        self.changed = changed;
         findings
     }
 
@@ -282,7 +295,7 @@ impl LockOrderGraph {
         let mut many = false;
         for &e in cycle {
             many |= self.g[e].more_threads;
-            for t in &self.g[e].threads {
+            for t in self.g[e].threads() {
                 if !threads.contains(t) {
                     threads.push(*t);
                 }
@@ -460,7 +473,7 @@ impl LockOrderGraph {
         let n_threads = {
             let mut ts: Vec<ThreadId> = Vec::new();
             for &e in &rotated {
-                for t in &self.g[e].threads {
+                for t in self.g[e].threads() {
                     if !ts.contains(t) {
                         ts.push(*t);
                     }

@@ -135,17 +135,22 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
             panic!("{message}");
         }
     }
-    // Forget deadlocks reported before this acquisition began.
-    local::with(|l| l.shared().deadlocked.store(false, Ordering::Relaxed));
+    let mut cycles = plan.cycles;
+    // Only an acquisition that closed a cycle cares whether a deadlock was
+    // reported while it waited: forget older ones first.
+    if !cycles.is_empty() {
+        local::with(|l| l.shared().deadlocked.store(false, Ordering::Relaxed));
+    }
     if !ops.try_now() {
         let id = meta.id();
         local::with(|l| l.record(RawEvent::new(EventKind::Wait, id, Some(mode), Some(site))));
         block(meta, mode, site, ops);
     }
-    let mut cycles = plan.cycles;
     // A deadlock involving this thread was reported while it waited: the
     // cycles this acquisition closed are that deadlock, already reported.
-    if local::with(|l| l.shared().deadlocked.swap(false, Ordering::Relaxed)) == Some(true) {
+    if !cycles.is_empty()
+        && local::with(|l| l.shared().deadlocked.swap(false, Ordering::Relaxed)) == Some(true)
+    {
         cycles.clear();
     }
     if let Some(message) = react::handle_all(cycles) {
@@ -220,12 +225,10 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
             _ => None,
         };
         let thread = l.thread();
-        let others: Vec<_> = l
-            .held
-            .iter()
-            .filter(|h| h.id != id)
-            .map(|h| h.to_detect())
-            .collect();
+        // A scratch list kept in the thread's state: no allocation per new chain.
+        let mut others = std::mem::take(&mut l.scratch);
+        others.clear();
+        others.extend(l.held.iter().filter(|h| h.id != id).map(|h| h.to_detect()));
         {
             let mut g = GLOBAL.lock();
             g.graph.ensure_object(ObjectId(id), || meta.info());
@@ -242,6 +245,7 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
                 stack,
             });
         }
+        l.scratch = others;
         meta.flags.fetch_or(IN_GRAPH, Ordering::Relaxed);
         if first_write {
             meta.mark_written();

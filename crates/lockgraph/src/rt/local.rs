@@ -67,11 +67,13 @@ pub(crate) struct Local {
     rec: Option<rtrb::Producer<RawEvent>>,
     /// Recording was found off for this thread.
     rec_off: bool,
+    /// Scratch space for the slow path's list of held locks.
+    pub(crate) scratch: Vec<HeldLock>,
 }
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false })
+        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new() })
     };
 }
 
