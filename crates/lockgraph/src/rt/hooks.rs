@@ -375,10 +375,11 @@ pub(crate) fn release(meta: &Meta) {
         l.record(RawEvent::new(EventKind::Release, id, None, None));
         found
     }) {
-        Some(Some(true)) => {
+        // Set once: a plain load first keeps the steady path free of an atomic RMW.
+        Some(Some(true)) if meta.flags.load(Ordering::Relaxed) & IN_GRAPH == 0 => {
             meta.flags.fetch_or(IN_GRAPH, Ordering::Relaxed);
         }
-        Some(Some(false)) | None => {}
+        Some(Some(_)) | None => {}
         // Not ours: a guard sent here from another thread, or force_unlock.
         Some(None) if config::enabled() => global::orphan_release(id),
         Some(None) => {}
