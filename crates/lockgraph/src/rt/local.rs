@@ -69,11 +69,28 @@ pub(crate) struct Local {
     rec_off: bool,
     /// Scratch space for the slow path's list of held locks.
     pub(crate) scratch: Vec<HeldLock>,
+    /// Run-length compression of recorded events.
+    comp: Compress,
 }
+
+/// The state of [`Local::compress`].
+struct Compress {
+    depth: i64,
+    base: i64,
+    cur: Vec<RawEvent>,
+    prev: Vec<RawEvent>,
+    matching: bool,
+    pending: u64,
+}
+
+/// The longest block compression considers.
+const MAX_BLOCK: usize = 32;
+/// Copies of a block counted before their number is published.
+const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new() })
+        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, pending: 0 } })
     };
 }
 
@@ -104,14 +121,130 @@ impl Local {
     /// whether it records at all).
     #[inline]
     fn record_on(&mut self, e: RawEvent) {
-        match &mut self.rec {
-            Some(ring) => {
-                if let Err(rtrb::PushError::Full(e)) = ring.push(e) {
-                    record::ring_full();
-                    let _ = ring.push(e);
-                }
+        if self.rec.is_none() {
+            return self.start_recording(e);
+        }
+        self.compress(e);
+    }
+
+    /// Run-length compression before the ring. A *block* is a run of lock
+    /// events that returns the thread to the held depth it started at. An
+    /// event that matches the previous block at its position is held back
+    /// (it is a copy of events already in the ring); a complete copy only
+    /// counts. A mismatch publishes the held-back prefix. Counts are
+    /// published as a `repeat` event every [`PUBLISH_EVERY`] copies, before
+    /// any other event, at thread exit and at process exit, so a killed
+    /// process loses at most a bounded number of copies of a block its trace
+    /// already shows.
+    #[inline]
+    fn compress(&mut self, e: RawEvent) {
+        use lockgraph_detect::trace::EventKind as K;
+        let step: i64 = match e.kind {
+            K::Acquire | K::Try => 1,
+            K::Release => -1,
+            K::TryFail | K::Remode => 0,
+            _ => return self.barrier(e),
+        };
+        let c = &mut self.comp;
+        let k = c.cur.len();
+        let still = c.matching && c.prev.get(k) == Some(&e);
+        let mismatch = c.matching && !still;
+        c.matching = still;
+        c.cur.push(e);
+        c.depth += step;
+        if mismatch {
+            // Not a copy after all: what was held back goes out first.
+            self.publish_pending();
+            for i in 0..k {
+                let held_back = self.comp.prev[i];
+                self.push_ring(held_back);
             }
-            None => self.start_recording(e),
+        }
+        if !self.comp.matching {
+            self.push_ring(e);
+        }
+        let c = &mut self.comp;
+        if c.depth < c.base || c.cur.len() > MAX_BLOCK {
+            // Released what was held before the block, or a block too long.
+            self.release_held_back();
+            let c = &mut self.comp;
+            c.cur.clear();
+            c.prev.clear();
+            c.base = c.depth;
+            c.matching = false;
+        } else if c.depth == c.base {
+            if c.matching && c.cur.len() == c.prev.len() {
+                c.pending += 1;
+                c.cur.clear();
+                if c.pending >= PUBLISH_EVERY {
+                    self.publish_pending();
+                }
+            } else {
+                // A new block (or, defensively, a strict prefix of the last).
+                self.release_held_back();
+                let c = &mut self.comp;
+                std::mem::swap(&mut c.prev, &mut c.cur);
+                c.cur.clear();
+                c.matching = true;
+            }
+        }
+    }
+
+    /// If the current block's events were being held back as a copy, they
+    /// go out now (after the count of the copies before them).
+    fn release_held_back(&mut self) {
+        if self.comp.matching && !self.comp.cur.is_empty() {
+            self.publish_pending();
+            let cur = std::mem::take(&mut self.comp.cur);
+            for ev in &cur {
+                self.push_ring(*ev);
+            }
+            self.comp.cur = cur;
+        }
+    }
+
+    /// Any other event: counts and held-back copies first, then it.
+    fn barrier(&mut self, e: RawEvent) {
+        use lockgraph_detect::trace::EventKind as K;
+        self.publish_pending();
+        self.release_held_back();
+        self.push_ring(e);
+        let c = &mut self.comp;
+        c.depth += match e.kind {
+            K::CvWait => -1,
+            K::CvWoken => 1,
+            _ => 0,
+        };
+        c.cur.clear();
+        c.prev.clear();
+        c.base = c.depth;
+        c.matching = false;
+    }
+
+    /// Publishes the count of complete copies of the previous block.
+    pub(crate) fn publish_pending(&mut self) {
+        let c = &mut self.comp;
+        if c.pending == 0 {
+            return;
+        }
+        let mut e = RawEvent::new(
+            lockgraph_detect::trace::EventKind::Repeat,
+            c.prev.len() as u64,
+            None,
+            None,
+        );
+        e.extra = c.pending;
+        c.pending = 0;
+        self.push_ring(e);
+    }
+
+    #[inline]
+    fn push_ring(&mut self, e: RawEvent) {
+        if let Some(ring) = &mut self.rec {
+            if let Err(rtrb::PushError::Full(e)) = ring.push(e) {
+                record::ring_full();
+                let _ = ring.push(e);
+            }
         }
     }
 

@@ -154,6 +154,11 @@ impl Sink {
         match e.kind {
             EventKind::Spawn | EventKind::Join => ev.child = Some(e.extra),
             EventKind::Exit => {}
+            // Compressed in the recording thread: k events, n more times.
+            EventKind::Repeat => {
+                ev.k = Some(e.object);
+                ev.n = Some(e.extra);
+            }
             _ => ev.object = Some(e.object),
         }
         match e.kind {
@@ -389,6 +394,8 @@ pub(crate) fn start(path: &Path) -> io::Result<PathBuf> {
 }
 
 extern "C" fn flush_at_exit() {
+    // The exiting thread's own counts live in its thread-local state.
+    super::local::with(|l| l.publish_pending());
     flush();
 }
 
