@@ -270,3 +270,60 @@ fn spawn_join_and_exit_are_recorded_with_the_child_ids() {
         .iter()
         .any(|e| e.thread == child && e.kind == EventKind::Acquire));
 }
+
+#[test]
+fn blocks_that_diverge_mid_copy_expand_to_the_exact_sequence() {
+    let d = dir("diverging");
+    let out = run_with(
+        "blocks_that_diverge_mid_copy_expand_to_the_exact_sequence",
+        Options {
+            trace_dir: Some(d.clone()),
+            ..Options::default()
+        },
+        || {
+            let outer = Mutex::named("outer", 0);
+            let left = Mutex::named("left", 0);
+            let right = Mutex::named("right", 0);
+            // Runs of copies, broken mid-block: the shared prefix (outer)
+            // is held back, then the other lock shows it was no copy.
+            for i in 0..3000u32 {
+                let _o = outer.lock();
+                if (i / 7) % 2 == 0 {
+                    *left.lock() += 1;
+                } else {
+                    *right.lock() += 1;
+                }
+            }
+        },
+    );
+    out.assert_silent();
+    let (records, _) = read(&d);
+    let name_of = |id: u64| {
+        records.iter().find_map(|r| match r {
+            Record::Object {
+                id: i,
+                name: Some(n),
+                ..
+            } if *i == id => Some(n.clone()),
+            _ => None,
+        })
+    };
+    let seq: Vec<(EventKind, String)> = expand(&records)
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Acquire | EventKind::Release))
+        .map(|e| (e.kind, name_of(e.object.unwrap()).unwrap()))
+        .collect();
+    let mut expected = Vec::new();
+    for i in 0..3000u32 {
+        let inner = if (i / 7) % 2 == 0 { "left" } else { "right" };
+        expected.push((EventKind::Acquire, "outer".to_owned()));
+        expected.push((EventKind::Acquire, inner.to_owned()));
+        expected.push((EventKind::Release, inner.to_owned()));
+        expected.push((EventKind::Release, "outer".to_owned()));
+    }
+    assert_eq!(seq.len(), expected.len());
+    assert!(
+        seq == expected,
+        "the expanded trace is the program's sequence"
+    );
+}

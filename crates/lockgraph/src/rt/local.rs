@@ -77,9 +77,12 @@ pub(crate) struct Local {
 struct Compress {
     depth: i64,
     base: i64,
+    /// The current block, while it is not a copy of `prev`.
     cur: Vec<RawEvent>,
     prev: Vec<RawEvent>,
+    /// The current block is so far a copy of `prev[..at]`.
     matching: bool,
+    at: usize,
     pending: u64,
 }
 
@@ -90,7 +93,7 @@ const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, pending: 0 } })
+        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
     };
 }
 
@@ -146,25 +149,32 @@ impl Local {
             _ => return self.barrier(e),
         };
         let c = &mut self.comp;
-        let k = c.cur.len();
-        let still = c.matching && c.prev.get(k) == Some(&e);
-        let mismatch = c.matching && !still;
-        c.matching = still;
-        c.cur.push(e);
         c.depth += step;
-        if mismatch {
-            // Not a copy after all: what was held back goes out first.
-            self.publish_pending();
-            for i in 0..k {
-                let held_back = self.comp.prev[i];
-                self.push_ring(held_back);
+        if c.matching {
+            // While matching, the block so far is prev[..at]: nothing stored.
+            if c.prev.get(c.at) == Some(&e) {
+                c.at += 1;
+            } else {
+                // Not a copy after all: the held-back prefix goes out first.
+                c.matching = false;
+                let at = c.at;
+                c.cur.clear();
+                c.cur.extend_from_slice(&c.prev[..at]);
+                c.cur.push(e);
+                self.publish_pending();
+                for i in 0..at {
+                    let held_back = self.comp.prev[i];
+                    self.push_ring(held_back);
+                }
+                self.push_ring(e);
             }
-        }
-        if !self.comp.matching {
+        } else {
+            c.cur.push(e);
             self.push_ring(e);
         }
         let c = &mut self.comp;
-        if c.depth < c.base || c.cur.len() > MAX_BLOCK {
+        let len = if c.matching { c.at } else { c.cur.len() };
+        if c.depth < c.base || len > MAX_BLOCK {
             // Released what was held before the block, or a block too long.
             self.release_held_back();
             let c = &mut self.comp;
@@ -172,10 +182,11 @@ impl Local {
             c.prev.clear();
             c.base = c.depth;
             c.matching = false;
+            c.at = 0;
         } else if c.depth == c.base {
-            if c.matching && c.cur.len() == c.prev.len() {
+            if c.matching && c.at == c.prev.len() {
                 c.pending += 1;
-                c.cur.clear();
+                c.at = 0;
                 if c.pending >= PUBLISH_EVERY {
                     self.publish_pending();
                 }
@@ -183,23 +194,27 @@ impl Local {
                 // A new block (or, defensively, a strict prefix of the last).
                 self.release_held_back();
                 let c = &mut self.comp;
-                std::mem::swap(&mut c.prev, &mut c.cur);
+                if c.matching {
+                    c.prev.truncate(c.at);
+                } else {
+                    std::mem::swap(&mut c.prev, &mut c.cur);
+                }
                 c.cur.clear();
                 c.matching = true;
+                c.at = 0;
             }
         }
     }
 
-    /// If the current block's events were being held back as a copy, they
-    /// go out now (after the count of the copies before them).
+    /// If the current block was being held back as a copy, its events go
+    /// out now (after the count of the copies before them).
     fn release_held_back(&mut self) {
-        if self.comp.matching && !self.comp.cur.is_empty() {
+        if self.comp.matching && self.comp.at > 0 {
             self.publish_pending();
-            let cur = std::mem::take(&mut self.comp.cur);
-            for ev in &cur {
-                self.push_ring(*ev);
+            for i in 0..self.comp.at {
+                let held_back = self.comp.prev[i];
+                self.push_ring(held_back);
             }
-            self.comp.cur = cur;
         }
     }
 
@@ -219,6 +234,7 @@ impl Local {
         c.prev.clear();
         c.base = c.depth;
         c.matching = false;
+        c.at = 0;
     }
 
     /// Publishes the count of complete copies of the previous block.
