@@ -327,3 +327,47 @@ fn blocks_that_diverge_mid_copy_expand_to_the_exact_sequence() {
         "the expanded trace is the program's sequence"
     );
 }
+
+#[test]
+fn a_process_hung_in_a_deadlock_and_killed_is_diagnosed_from_its_trace() {
+    let d = dir("hung");
+    let out = run_with(
+        "a_process_hung_in_a_deadlock_and_killed_is_diagnosed_from_its_trace",
+        Options {
+            trace_dir: Some(d.clone()),
+            kill_after: Some(Duration::from_millis(1500)),
+            // `off`: lockgraph does not break the deadlock; the process hangs.
+            env: vec![("LOCKGRAPH_ON_FINDING".into(), "off".into())],
+            ..Options::default()
+        },
+        || {
+            let a = std::sync::Arc::new(Mutex::named("A", ()));
+            let b = std::sync::Arc::new(Mutex::named("B", ()));
+            let meet = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let t = {
+                let (a, b, meet) = (a.clone(), b.clone(), meet.clone());
+                lockgraph::thread::Builder::new()
+                    .name("t1".into())
+                    .spawn(move || {
+                        let _a = a.lock();
+                        meet.wait();
+                        let _b = b.lock();
+                    })
+                    .unwrap()
+            };
+            let _b = b.lock();
+            meet.wait();
+            let _a = a.lock();
+            drop(t);
+        },
+    );
+    assert!(!out.status.success(), "the child hung and was killed");
+    let findings = lockgraph_scenarios::analyze(&traces_in(&d));
+    let kinds: Vec<_> = findings.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [lockgraph_detect::Kind::Deadlock], "{findings:#?}");
+    assert!(
+        findings[0].summary.contains("Mutex \"A\"") && findings[0].summary.contains("Mutex \"B\""),
+        "{}",
+        findings[0].summary
+    );
+}
