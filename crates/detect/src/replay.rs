@@ -95,7 +95,7 @@ impl Analyzer {
     /// Starts the replay of one more trace, named `name` in reports.
     pub fn trace(&mut self, name: impl Into<String>) -> Replay<'_> {
         self.trace_names.push(name.into());
-        self.stats.traces += 1;
+        self.stats.traces = self.stats.traces.saturating_add(1);
         let index = self.trace_names.len() as u64;
         Replay {
             analyzer: self,
@@ -156,7 +156,7 @@ impl Replay<'_> {
     fn thread(&mut self, t: u64) -> &mut ThreadState {
         let stats = &mut self.analyzer.stats;
         self.threads.entry(t).or_insert_with(|| {
-            stats.threads += 1;
+            stats.threads = stats.threads.saturating_add(1);
             ThreadState {
                 info: ThreadInfo {
                     id: ThreadId(t),
@@ -203,16 +203,17 @@ impl Replay<'_> {
                     site: self.site(Some(site)),
                 };
                 if self.objects.insert(id, info).is_none() {
-                    self.analyzer.stats.objects += 1;
+                    self.analyzer.stats.objects = self.analyzer.stats.objects.saturating_add(1);
                 }
             }
             Record::Event(e) if e.kind == EventKind::Repeat => {
                 // A closed block repeated: the same chains, held locks and
                 // thread again, so nothing new for the analyses; count it.
-                self.analyzer.stats.events += e.k.unwrap_or(0).saturating_mul(e.n.unwrap_or(0));
+                let copies = e.k.unwrap_or(0).saturating_mul(e.n.unwrap_or(0));
+                self.analyzer.stats.events = self.analyzer.stats.events.saturating_add(copies);
             }
             Record::Event(e) => {
-                self.analyzer.stats.events += 1;
+                self.analyzer.stats.events = self.analyzer.stats.events.saturating_add(1);
                 self.event(e);
             }
             Record::Finding { .. } => self.analyzer.stats.live_findings += 1,
