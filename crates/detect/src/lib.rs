@@ -12,12 +12,14 @@
 //! - [`order`]: the lock-order graph with its incremental cycle check.
 //! - [`waitfor`]: cycles in the wait-for relation (real deadlocks).
 //! - [`selfwait`]: a thread acquiring what it already holds.
+//! - [`stall`]: deadlocks over any primitive, by graph reduction over wakers.
 
 pub mod finding;
 pub mod model;
 pub mod order;
 pub mod replay;
 pub mod selfwait;
+pub mod stall;
 pub mod trace;
 pub mod waitfor;
 
