@@ -179,96 +179,13 @@ impl Sink {
         }
     }
 
-    /// Writes the pending repeat count of ring `i`, if any.
-    fn write_repeat(&mut self, i: usize) {
-        let r = &mut self.rings[i];
-        if r.pending == 0 {
-            return;
-        }
-        let mut ev = TraceEvent::new(EventKind::Repeat, r.thread);
-        ev.k = Some(r.prev.len() as u64);
-        ev.n = Some(r.pending);
-        r.pending = 0;
-        write::event(&mut self.line, &ev);
-    }
-
-    /// Writes the events of ring `i` held back as a block in progress.
-    fn write_block(&mut self, i: usize) -> Vec<RawEvent> {
-        let cur = std::mem::take(&mut self.rings[i].cur);
-        let thread = self.rings[i].thread;
-        for e in &cur {
-            self.write_event(thread, e);
-        }
-        cur
-    }
-
-    /// Writes everything of ring `i` not yet written: the repeat count and
-    /// an unfinished block (after which blocks count from the current depth).
-    fn settle(&mut self, i: usize) {
-        self.write_repeat(i);
-        if !self.rings[i].cur.is_empty() {
-            let mut cur = self.write_block(i);
-            cur.clear();
-            let r = &mut self.rings[i];
-            r.cur = cur;
-            r.prev.clear();
-            r.base = r.depth;
-        }
-        // An empty `prev` matches nothing: the next block is written.
-        self.rings[i].matching = !self.rings[i].prev.is_empty();
-    }
-
-    fn compress(&mut self, i: usize, e: RawEvent) {
-        let step = match e.kind {
-            EventKind::Acquire | EventKind::Try => Some(1),
-            EventKind::Release => Some(-1),
-            EventKind::TryFail | EventKind::Remode => Some(0),
-            _ => None,
-        };
-        let Some(step) = step else {
-            // Anything else is written at once, and ends compression for now.
-            self.settle(i);
-            let thread = self.rings[i].thread;
-            self.write_event(thread, &e);
-            let r = &mut self.rings[i];
-            r.depth += match e.kind {
-                EventKind::CvWait => -1,
-                EventKind::CvWoken => 1,
-                _ => 0,
-            };
-            r.prev.clear();
-            r.base = r.depth;
-            r.matching = false;
-            return;
-        };
-        let r = &mut self.rings[i];
-        r.matching = r.matching && r.prev.get(r.cur.len()) == Some(&e);
-        r.cur.push(e);
-        r.depth += step;
-        if r.depth < r.base || r.cur.len() > MAX_BLOCK {
-            // Released what was held before the block, or a block too long.
-            self.settle(i);
-        } else if r.depth == r.base {
-            if r.matching && r.cur.len() == r.prev.len() {
-                r.pending += 1;
-                r.cur.clear();
-                r.matching = true;
-            } else {
-                self.write_repeat(i);
-                let cur = self.write_block(i);
-                let r = &mut self.rings[i];
-                r.cur = std::mem::replace(&mut r.prev, cur);
-                r.cur.clear();
-                r.matching = true;
-            }
-        }
-    }
-
+    /// Writes what ring `i` holds. Repeated blocks were already
+    /// compressed by the recording thread (`Local::compress`).
     fn drain(&mut self, i: usize) {
+        let thread = self.rings[i].thread;
         while let Ok(e) = self.rings[i].consumer.pop() {
-            self.compress(i, e);
+            self.write_event(thread, &e);
         }
-        self.settle(i);
     }
 
     fn drain_all(&mut self) {
@@ -282,29 +199,11 @@ impl Sink {
     }
 }
 
-/// One thread's ring and the state of its run-length compression.
-///
-/// A *block* is a run of lock events (acquire, try, try_fail, release,
-/// remode) that starts and ends with the thread holding the same number of
-/// locks. A block identical to the one before it is not written again: a
-/// pending count grows, and a `repeat` record (`k` events, `n` more times)
-/// is written when the pattern breaks or at the end of every drain, so the
-/// file is complete at each flush. A tight lock loop then costs one line per
-/// flush instead of two per iteration.
+/// One thread's ring.
 struct Ring {
     thread: u64,
     consumer: rtrb::Consumer<RawEvent>,
-    depth: i64,
-    base: i64,
-    cur: Vec<RawEvent>,
-    prev: Vec<RawEvent>,
-    /// Whether `cur` so far equals the start of `prev`.
-    matching: bool,
-    pending: u64,
 }
-
-/// The longest block compression considers.
-const MAX_BLOCK: usize = 32;
 
 /// Whether events are being recorded.
 #[inline]
@@ -432,16 +331,7 @@ pub fn trace_path() -> Option<PathBuf> {
 pub(crate) fn new_ring(thread: u64) -> Option<rtrb::Producer<RawEvent>> {
     let sink = SINK.get()?;
     let (producer, consumer) = rtrb::RingBuffer::new(RING);
-    sink.lock().rings.push(Ring {
-        thread,
-        consumer,
-        depth: 0,
-        base: 0,
-        cur: Vec::with_capacity(MAX_BLOCK + 1),
-        prev: Vec::new(),
-        matching: false,
-        pending: 0,
-    });
+    sink.lock().rings.push(Ring { thread, consumer });
     Some(producer)
 }
 
