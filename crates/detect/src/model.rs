@@ -14,6 +14,15 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct ObjectId(pub u64);
 
+/// The object id that stands for thread `t` when something waits on it (a
+/// join): a reserved range no lock, condvar or other object id reaches.
+pub fn thread_object(t: ThreadId) -> ObjectId {
+    ObjectId(THREAD_OBJECTS | t.0)
+}
+
+/// The first object id of the range reserved for threads as objects.
+pub const THREAD_OBJECTS: u64 = 1 << 62;
+
 /// Identifies one thread within one run. Never reused within a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -70,6 +79,16 @@ pub enum ObjectKind {
     Condvar,
     /// A thread, as something that can be joined.
     Thread,
+    /// A counting semaphore (permits).
+    Semaphore,
+    /// An event flag threads wait to see set.
+    Event,
+    /// A barrier a fixed number of parties meet at.
+    Barrier,
+    /// A count-down latch.
+    Latch,
+    /// A one-time initialization.
+    Once,
 }
 
 impl ObjectKind {
@@ -81,6 +100,11 @@ impl ObjectKind {
             ObjectKind::ReentrantMutex => "ReentrantMutex",
             ObjectKind::Condvar => "Condvar",
             ObjectKind::Thread => "Thread",
+            ObjectKind::Semaphore => "Semaphore",
+            ObjectKind::Event => "Event",
+            ObjectKind::Barrier => "Barrier",
+            ObjectKind::Latch => "Latch",
+            ObjectKind::Once => "Once",
         }
     }
 }

@@ -18,13 +18,14 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::finding::{Finding, Fingerprint, Kind, Severity};
 use crate::model::{
-    chain_hash, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, StackRef, ThreadId,
-    ThreadInfo,
+    chain_hash, thread_object, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, StackRef,
+    ThreadId, ThreadInfo, THREAD_OBJECTS,
 };
 use crate::order::{Acquisition, LockOrderGraph};
 use crate::selfwait::{self, Request};
 use crate::trace::{EventKind, Record, TraceEvent};
-use crate::waitfor::{self, Waiter};
+use crate::stall;
+use crate::waitfor::{WaitOn, Waiter};
 
 /// Counts of what was analyzed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -60,13 +61,26 @@ struct Held {
     chain: u64,
 }
 
+/// A wait a thread started and has not (yet) come back from.
+#[derive(Clone, Copy)]
+struct Blocked {
+    object: u64,
+    mode: Mode,
+    site: u64,
+    on: WaitOn,
+    timed: bool,
+}
+
 struct ThreadState {
     info: ThreadInfo,
     held: Vec<Held>,
     chains: FxHashSet<u64>,
     judged: Option<u64>,
-    waiting: Option<(u64, Mode, u64)>,
+    /// Set by an event that starts a wait; any later event of the thread ends it.
+    blocked: Option<Blocked>,
     exited: bool,
+    /// Where this thread was spawned, if the trace says.
+    spawned_at: Option<u64>,
 }
 
 /// The replay of one trace.
@@ -79,6 +93,8 @@ pub struct Replay<'a> {
     graph: LockOrderGraph,
     written: FxHashSet<u64>,
     findings: Vec<Finding>,
+    /// Threads of deadlocks the live runtime recorded.
+    reported: FxHashSet<u64>,
 }
 
 /// A stable 64-bit hash of a class key, used as the class's node id.
@@ -106,6 +122,7 @@ impl Analyzer {
             graph: LockOrderGraph::new(),
             written: FxHashSet::default(),
             findings: Vec::new(),
+            reported: FxHashSet::default(),
         }
     }
 
@@ -142,6 +159,16 @@ impl Replay<'_> {
     }
 
     fn object(&self, id: u64) -> ObjectInfo {
+        if id & THREAD_OBJECTS != 0 {
+            let t = id & !THREAD_OBJECTS;
+            let ts = self.threads.get(&t);
+            return ObjectInfo {
+                id: ObjectId(id),
+                kind: ObjectKind::Thread,
+                name: ts.and_then(|ts| ts.info.name.clone()),
+                site: self.site(ts.and_then(|ts| ts.spawned_at)),
+            };
+        }
         self.objects
             .get(&id)
             .cloned()
@@ -165,8 +192,9 @@ impl Replay<'_> {
                 held: Vec::new(),
                 chains: FxHashSet::default(),
                 judged: None,
-                waiting: None,
+                blocked: None,
                 exited: false,
+                spawned_at: None,
             }
         })
     }
@@ -223,6 +251,8 @@ impl Replay<'_> {
                     .map(|w| Waiter {
                         thread: self.thread(w.t).info.clone(),
                         object: ObjectId(w.o),
+                        on: WaitOn::from_trace(w.on.as_deref(), w.by),
+                        timed: false,
                         mode: w.mode,
                         site: self.site(Some(w.s)),
                         held: w
@@ -237,15 +267,21 @@ impl Replay<'_> {
                         stack: self.stack(Some(w.s)),
                     })
                     .collect();
-                self.deadlock(&waiters);
+                // Every thread of a confirmed deadlock was blocked when it
+                // was recorded, and is reported; the live runtime ends
+                // their waits, so their state at the end of the trace says
+                // nothing new.
+                let live: Vec<ThreadId> = waiters.iter().map(|w| w.thread.id).collect();
+                self.reported.extend(live.iter().map(|t| t.0));
+                self.deadlock(&waiters, &live, &live);
             }
         }
     }
 
-    fn deadlock(&mut self, waiters: &[Waiter]) {
-        for w in waiters {
-            if let Some(cycle) = waitfor::find_cycle(waiters, w.thread.id) {
-                let f = waitfor::finding(waiters, &cycle, &|id| self.object(id.0));
+    /// Reports the deadlocks among `waiters` that threads `of` are part of.
+    fn deadlock(&mut self, waiters: &[Waiter], live: &[ThreadId], of: &[ThreadId]) {
+        for &t in of {
+            if let Some((f, _)) = stall::deadlock_of(waiters, live, t, &|id| self.object(id.0)) {
                 if !self.findings.iter().any(|x| x.fingerprint == f.fingerprint) {
                     self.findings.push(f);
                 }
@@ -257,6 +293,17 @@ impl Replay<'_> {
         let t = e.thread;
         let o = e.object.unwrap_or(0);
         let mode = e.mode.unwrap_or(Mode::Exclusive);
+        // Any event of a thread means it is running: a wait it started is over.
+        self.thread(t).blocked = None;
+        let blocked = |on: WaitOn, timed: bool| {
+            Some(Blocked {
+                object: o,
+                mode,
+                site: e.site.unwrap_or(0),
+                on,
+                timed,
+            })
+        };
         match e.kind {
             EventKind::Attempt => {
                 self.judge(t, o, mode, e.site);
@@ -273,7 +320,7 @@ impl Replay<'_> {
                     self.judge(t, o, mode, e.site);
                     self.thread(t).judged = Some(o);
                 }
-                self.thread(t).waiting = Some((o, mode, e.site.unwrap_or(0)));
+                self.thread(t).blocked = blocked(WaitOn::Lock, false);
             }
             EventKind::Acquire => {
                 if self.thread(t).judged != Some(o) {
@@ -281,7 +328,6 @@ impl Replay<'_> {
                 }
                 let ts = self.thread(t);
                 ts.judged = None;
-                ts.waiting = None;
                 push(ts, o, mode, e.site.unwrap_or(0));
             }
             EventKind::Try => push(self.thread(t), o, mode, e.site.unwrap_or(0)),
@@ -290,11 +336,32 @@ impl Replay<'_> {
                 let f = selfwait::join_self(&thread, self.site(e.site), self.stack(e.site));
                 self.findings.push(f);
             }
+            EventKind::Join => {
+                if let Some(child) = e.child {
+                    let on = WaitOn::Thread(ThreadId(child));
+                    self.thread(t).blocked = Some(Blocked {
+                        object: thread_object(ThreadId(child)).0,
+                        ..blocked(on, false).expect("some")
+                    });
+                }
+            }
+            EventKind::Spawn => {
+                if let Some(child) = e.child {
+                    self.thread(child).spawned_at = e.site;
+                }
+            }
+            EventKind::Block => {
+                let on = e.child.map_or(WaitOn::Anyone, |c| WaitOn::Thread(ThreadId(c)));
+                let timed = e.how.as_deref() == Some("timed");
+                self.thread(t).blocked = blocked(on, timed);
+            }
             EventKind::TryFail
             | EventKind::Notify
-            | EventKind::Spawn
-            | EventKind::Join
-            | EventKind::Repeat => {}
+            | EventKind::Repeat
+            | EventKind::Unblock
+            | EventKind::Signal
+            | EventKind::Take
+            | EventKind::Give => {}
             EventKind::Release => self.release(t, o),
             EventKind::Remode => {
                 let ts = self.thread(t);
@@ -308,6 +375,8 @@ impl Replay<'_> {
                 if let Some(m) = e.mutex {
                     self.release(t, m);
                 }
+                let timed = e.how.as_deref() == Some("timed");
+                self.thread(t).blocked = blocked(WaitOn::Anyone, timed);
             }
             EventKind::CvWoken => {
                 if let Some(m) = e.mutex {
@@ -317,9 +386,7 @@ impl Replay<'_> {
                 }
             }
             EventKind::Exit => {
-                let ts = self.thread(t);
-                ts.exited = true;
-                ts.waiting = None;
+                self.thread(t).exited = true;
             }
         }
     }
@@ -496,16 +563,22 @@ impl Replay<'_> {
     /// the trace's findings join the analyzer's.
     pub fn finish(mut self) {
         let mut waiters = Vec::new();
+        let mut live = Vec::new();
         let mut ids: Vec<u64> = self.threads.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
             let ts = &self.threads[&id];
-            if let (Some((o, mode, s)), false) = (ts.waiting, ts.exited) {
+            if !ts.exited {
+                live.push(ThreadId(id));
+            }
+            if let (Some(b), false) = (ts.blocked, ts.exited) {
                 waiters.push(Waiter {
                     thread: ts.info.clone(),
-                    object: ObjectId(o),
-                    mode,
-                    site: self.site(Some(s)),
+                    object: ObjectId(b.object),
+                    on: b.on,
+                    timed: b.timed,
+                    mode: b.mode,
+                    site: self.site(Some(b.site)),
                     held: ts
                         .held
                         .iter()
@@ -515,11 +588,16 @@ impl Replay<'_> {
                             site: self.site(Some(h.site)),
                         })
                         .collect(),
-                    stack: self.stack(Some(s)),
+                    stack: self.stack(Some(b.site)),
                 });
             }
         }
-        self.deadlock(&waiters);
+        let of: Vec<ThreadId> = waiters
+            .iter()
+            .map(|w| w.thread.id)
+            .filter(|t| !self.reported.contains(&t.0))
+            .collect();
+        self.deadlock(&waiters, &live, &of);
         // A deadlock and the lock-order cycle behind it are one bug: the live
         // runtime reports only the deadlock, and so does the replay.
         let deadlocked: Vec<Vec<String>> = self

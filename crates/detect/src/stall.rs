@@ -15,7 +15,9 @@
 //! waker is itself in S, so a waiter that some running thread might still
 //! wake is never reported.
 
-use crate::model::{ObjectId, ThreadId};
+use crate::finding::{Cast, Evidence, Finding, Fingerprint, Kind, Op, Severity};
+use crate::model::{ObjectId, ObjectInfo, ObjectKind, ThreadId};
+use crate::waitfor::{waits_for, WaitOn, Waiter};
 
 /// Who can end a wait.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +78,155 @@ pub fn deadlocked(blocked: &[Blocked], live: &[ThreadId]) -> Vec<usize> {
         .enumerate()
         .filter_map(|(i, &s)| s.then_some(i))
         .collect()
+}
+
+/// The waiters nobody can wake, given the `live` threads: [`deadlocked`]
+/// over the wakers each wait has. A lock's wakers are the blocked threads
+/// holding it in a conflicting mode (a lock no blocked thread holds is held
+/// by a running thread, or by nobody: its wait can end).
+pub fn stuck(waiters: &[Waiter], live: &[ThreadId]) -> Vec<usize> {
+    let blocked: Vec<Blocked> = waiters
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Blocked {
+            thread: w.thread.id,
+            object: w.object,
+            wakers: match w.on {
+                WaitOn::Lock => {
+                    Wakers::AnyOf(waits_for(waiters, i).map(|j| waiters[j].thread.id).collect())
+                }
+                WaitOn::Thread(t) => Wakers::AnyOf(vec![t]),
+                WaitOn::Anyone => Wakers::AnyLive,
+            },
+            timed: w.timed,
+        })
+        .collect();
+    deadlocked(&blocked, live)
+}
+
+/// The deadlock the waiter of `thread` is part of, if any, as a finding
+/// and the waiters in it (indices into `waiters`).
+///
+/// A wait-for cycle among locks is reported as such
+/// ([`crate::waitfor::finding`]); otherwise the reduction of [`stuck`]
+/// decides, and the finding lists every thread nothing can wake.
+pub fn deadlock_of(
+    waiters: &[Waiter],
+    live: &[ThreadId],
+    thread: ThreadId,
+    object: &dyn Fn(ObjectId) -> ObjectInfo,
+) -> Option<(Finding, Vec<usize>)> {
+    if let Some(cycle) = crate::waitfor::find_cycle(waiters, thread) {
+        let f = crate::waitfor::finding(waiters, &cycle, object);
+        return Some((f, cycle));
+    }
+    let stuck = stuck(waiters, live);
+    if !stuck.iter().any(|&i| waiters[i].thread.id == thread) {
+        return None;
+    }
+    Some((finding(waiters, &stuck, live, object), stuck))
+}
+
+/// What a thread does while it waits, for a report.
+fn doing(w: &Waiter, what: &ObjectInfo, by: &dyn Fn(ThreadId) -> String) -> String {
+    let label = what.label();
+    match (w.on, what.kind) {
+        (WaitOn::Lock, _) => format!("waits to {} {label}", w.mode.verb()),
+        (WaitOn::Thread(t), ObjectKind::Thread) => format!("joins {}", by(t)),
+        (WaitOn::Thread(t), _) => format!("waits for {label}, which {} is running", by(t)),
+        (WaitOn::Anyone, ObjectKind::Semaphore) => format!("waits for a permit of {label}"),
+        (WaitOn::Anyone, ObjectKind::Event) => format!("waits for {label} to be set"),
+        (WaitOn::Anyone, ObjectKind::Barrier) => format!("waits at {label}"),
+        (WaitOn::Anyone, ObjectKind::Latch) => format!("waits for {label} to count down"),
+        (WaitOn::Anyone, ObjectKind::Condvar) => format!("waits on {label} for a notification"),
+        (WaitOn::Anyone, _) => format!("waits on {label}"),
+    }
+}
+
+/// The `deadlock` finding for the waiters of [`stuck`] (indices into
+/// `waiters`). `live` is every live thread; when all of them are stuck the
+/// report says the program has stalled. `object` describes objects by id.
+///
+/// The fingerprint is built from what is waited on and where (kind and
+/// creation site of each object, and the wait site), deduplicated: the same
+/// stall with more or fewer threads at the same barrier is the same bug.
+pub fn finding(
+    waiters: &[Waiter],
+    stuck: &[usize],
+    live: &[ThreadId],
+    object: &dyn Fn(ObjectId) -> ObjectInfo,
+) -> Finding {
+    let mut order: Vec<usize> = stuck.to_vec();
+    order.sort_by_key(|&i| waiters[i].thread.id);
+    let label = |t: ThreadId| {
+        waiters
+            .iter()
+            .find(|w| w.thread.id == t)
+            .map_or_else(|| format!("thread #{}", t.0), |w| w.thread.label())
+    };
+    let mut cast = Cast::default();
+    let mut evidence = Vec::new();
+    let mut clauses = Vec::new();
+    let mut parts = Vec::new();
+    for &i in &order {
+        let w = &waiters[i];
+        let t = cast.thread(&w.thread);
+        let mut holding = Vec::new();
+        for h in &w.held {
+            let info = object(h.object);
+            cast.object(&info);
+            holding.push(info.label());
+            evidence.push(Evidence::new(t, h.object, Op::Holds, h.site.clone()));
+        }
+        let what = object(w.object);
+        cast.object(&what);
+        let doing = doing(w, &what, &label);
+        let mut step = Evidence::new(t, w.object, Op::BlockedOn, w.site.clone());
+        step.note = Some(format!("{doing} here"));
+        step.stack = w.stack.clone();
+        evidence.push(step);
+        let mut clause = format!("{} {doing}", w.thread.label());
+        if !holding.is_empty() {
+            clause.push_str(&format!(" holding {}", holding.join(", ")));
+        }
+        clauses.push(clause);
+        parts.push(format!("{}|{}|{}", what.kind.as_str(), what.site, w.site));
+    }
+    parts.sort();
+    parts.dedup();
+    let everyone = live
+        .iter()
+        .all(|t| order.iter().any(|&i| waiters[i].thread.id == *t));
+    let summary = if everyone {
+        format!(
+            "every live thread is blocked and nothing can wake them: {}",
+            clauses.join("; ")
+        )
+    } else {
+        format!(
+            "{} threads are blocked and none of them can wake another: {}",
+            order.len(),
+            clauses.join("; ")
+        )
+    };
+    let mut notes = vec![if everyone {
+        "this is a stall that happened, not a possibility: every thread that could end one of these waits is itself waiting".to_owned()
+    } else {
+        "this is a deadlock that happened, not a possibility: every thread that could end one of these waits is itself waiting".to_owned()
+    }];
+    notes.push(
+        "fix: make sure the thread that should set, count down, arrive, release or notify does not itself wait on one of these threads, and does not wait while holding a lock they need".to_owned(),
+    );
+    Finding {
+        kind: Kind::Deadlock,
+        severity: Severity::Error,
+        summary,
+        fingerprint: Fingerprint::of(Kind::Deadlock, parts.iter().map(String::as_str)),
+        threads: cast.threads,
+        objects: cast.objects,
+        evidence,
+        notes,
+    }
 }
 
 #[cfg(test)]
@@ -171,5 +322,104 @@ mod tests {
             b(3, Wakers::AnyOf(vec![t(4)])),
         ];
         assert_eq!(deadlocked(&bl, &[t(1), t(2), t(3), t(4)]), [0, 1]);
+    }
+
+    use crate::model::{HeldLock, Mode, Site, ThreadInfo};
+
+    fn waiter(thread: u64, object: u64, on: WaitOn, held: &[u64]) -> Waiter {
+        Waiter {
+            thread: ThreadInfo {
+                id: t(thread),
+                name: Some(format!("w{thread}").into()),
+            },
+            object: ObjectId(object),
+            on,
+            timed: false,
+            mode: Mode::Exclusive,
+            site: Site::new("s.rs", thread as u32, 1),
+            held: held
+                .iter()
+                .map(|&o| HeldLock {
+                    object: ObjectId(o),
+                    mode: Mode::Exclusive,
+                    site: Site::new("s.rs", 100 + o as u32, 1),
+                })
+                .collect(),
+            stack: None,
+        }
+    }
+
+    fn info(id: ObjectId) -> ObjectInfo {
+        let kind = match id.0 {
+            1..=9 => ObjectKind::Mutex,
+            10..=19 => ObjectKind::Barrier,
+            _ => ObjectKind::Thread,
+        };
+        ObjectInfo {
+            id,
+            kind,
+            name: Some(format!("o{}", id.0).into()),
+            site: Site::new("new.rs", id.0 as u32, 1),
+        }
+    }
+
+    #[test]
+    fn barrier_and_mutex_deadlock_is_one_finding_naming_both_waits() {
+        // 1 holds mutex 1 and waits at barrier 10; 2 waits for mutex 1.
+        let ws = [
+            waiter(1, 10, WaitOn::Anyone, &[1]),
+            waiter(2, 1, WaitOn::Lock, &[]),
+        ];
+        let live = [t(1), t(2)];
+        let (f, who) = deadlock_of(&ws, &live, t(2), &info).expect("deadlock");
+        assert_eq!(who, [0, 1]);
+        assert_eq!(f.kind, Kind::Deadlock);
+        assert!(f.summary.starts_with("every live thread is blocked"), "{}", f.summary);
+        assert!(f.summary.contains("waits at Barrier \"o10\" holding Mutex \"o1\""), "{}", f.summary);
+        assert!(f.summary.contains("waits to lock Mutex \"o1\""), "{}", f.summary);
+        // The same from the other thread.
+        let (g, _) = deadlock_of(&ws, &live, t(1), &info).expect("deadlock");
+        assert_eq!(f.fingerprint, g.fingerprint);
+        // A third live thread that is running could still arrive: nothing.
+        assert!(deadlock_of(&ws, &[t(1), t(2), t(3)], t(1), &info).is_none());
+    }
+
+    #[test]
+    fn lock_cycles_keep_their_own_report() {
+        let ws = [
+            waiter(1, 2, WaitOn::Lock, &[1]),
+            waiter(2, 1, WaitOn::Lock, &[2]),
+        ];
+        let (f, _) = deadlock_of(&ws, &[t(1), t(2), t(3)], t(1), &info).expect("cycle");
+        assert!(f.summary.contains("blocked on each other"), "{}", f.summary);
+    }
+
+    #[test]
+    fn stall_fingerprint_ignores_how_many_threads_wait_at_the_same_place() {
+        let mut ws: Vec<Waiter> = (1..=3).map(|i| waiter(i, 10, WaitOn::Anyone, &[])).collect();
+        for w in &mut ws {
+            w.site = Site::new("s.rs", 7, 1);
+        }
+        let live: Vec<ThreadId> = (1..=3).map(t).collect();
+        let (a, who) = deadlock_of(&ws, &live, t(1), &info).expect("stall");
+        assert_eq!(who.len(), 3);
+        let (b, _) = deadlock_of(&ws[..2], &live[..2], t(1), &info).expect("stall");
+        assert_eq!(a.fingerprint, b.fingerprint);
+    }
+
+    #[test]
+    fn a_join_on_a_thread_blocked_on_the_joiners_lock() {
+        let ws = [
+            waiter(1, 20, WaitOn::Thread(t(2)), &[1]),
+            waiter(2, 1, WaitOn::Lock, &[]),
+        ];
+        let (f, who) = deadlock_of(&ws, &[t(1), t(2), t(5)], t(1), &info).expect("deadlock");
+        assert_eq!(who, [0, 1]);
+        assert!(f.summary.starts_with("2 threads are blocked"), "{}", f.summary);
+        assert!(f.summary.contains("joins thread \"w2\""), "{}", f.summary);
+        // A timed join ends by itself.
+        let mut timed = ws.clone();
+        timed[0].timed = true;
+        assert!(deadlock_of(&timed, &[t(1), t(2)], t(1), &info).is_none());
     }
 }

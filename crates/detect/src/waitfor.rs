@@ -10,14 +10,51 @@
 use crate::finding::{Cast, Evidence, Finding, Fingerprint, Kind, Op, Severity};
 use crate::model::{HeldLock, Mode, ObjectId, ObjectInfo, Site, StackRef, ThreadId, ThreadInfo};
 
+/// Who can end a wait, by the kind of object waited on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitOn {
+    /// A lock: its holders, by releasing it.
+    Lock,
+    /// Only this thread: a join (the joined thread, by ending), or a once
+    /// (the thread running its closure).
+    Thread(ThreadId),
+    /// Any live thread: a semaphore, an event, a barrier, a latch, a condvar.
+    Anyone,
+}
+
+impl WaitOn {
+    /// The name in a trace's deadlock record (`on`), and the thread for `thread`.
+    pub fn to_trace(self) -> (Option<String>, Option<u64>) {
+        match self {
+            WaitOn::Lock => (None, None),
+            WaitOn::Thread(t) => (Some("thread".to_owned()), Some(t.0)),
+            WaitOn::Anyone => (Some("anyone".to_owned()), None),
+        }
+    }
+
+    /// The wait a deadlock record describes; unknown names are taken as
+    /// `anyone`, the kind that claims least.
+    pub fn from_trace(on: Option<&str>, by: Option<u64>) -> Self {
+        match (on, by) {
+            (None | Some("lock"), _) => WaitOn::Lock,
+            (Some("thread"), Some(t)) => WaitOn::Thread(ThreadId(t)),
+            _ => WaitOn::Anyone,
+        }
+    }
+}
+
 /// One blocked thread.
 #[derive(Clone, Debug)]
 pub struct Waiter {
     /// The thread.
     pub thread: ThreadInfo,
-    /// What it waits to acquire.
+    /// What it waits for: a lock to acquire, or another object.
     pub object: ObjectId,
-    /// The mode it asked for.
+    /// Who can end the wait.
+    pub on: WaitOn,
+    /// Whether the wait has a timeout (and so ends by itself).
+    pub timed: bool,
+    /// The mode it asked for (for locks; `Exclusive` otherwise).
     pub mode: Mode,
     /// Where it waits.
     pub site: Site,
@@ -39,18 +76,20 @@ fn blocked_by_holder(wanted: Mode, held: Mode) -> bool {
 
 /// The threads `w` waits for: holders of its object in a conflicting mode,
 /// and, for a plain `read`, writers queued on the same lock.
-fn waits_for(waiters: &[Waiter], i: usize) -> impl Iterator<Item = usize> + '_ {
+pub(crate) fn waits_for(waiters: &[Waiter], i: usize) -> impl Iterator<Item = usize> + '_ {
     let w = &waiters[i];
     waiters.iter().enumerate().filter_map(move |(j, other)| {
-        if j == i {
+        if j == i || w.on != WaitOn::Lock {
             return None;
         }
         let holds = other
             .held
             .iter()
             .any(|h| h.object == w.object && blocked_by_holder(w.mode, h.mode));
-        let queued_writer =
-            w.mode == Mode::Shared && other.object == w.object && other.mode == Mode::Exclusive;
+        let queued_writer = w.mode == Mode::Shared
+            && other.on == WaitOn::Lock
+            && other.object == w.object
+            && other.mode == Mode::Exclusive;
         (holds || queued_writer).then_some(j)
     })
 }
@@ -175,6 +214,8 @@ mod tests {
                 name: None,
             },
             object: ObjectId(wants),
+            on: WaitOn::Lock,
+            timed: false,
             mode,
             site: site(t as u32),
             held: held

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use lockgraph_detect::selfwait::{self, Request};
-use lockgraph_detect::waitfor::{self, Waiter};
+use lockgraph_detect::waitfor::{self, WaitOn, Waiter};
 use lockgraph_detect::{
     Acquisition, Finding, Frame, HeldLock, LockOrderGraph, Mode, ObjectId, ObjectInfo, ObjectKind,
     Site, ThreadId, ThreadInfo,
@@ -98,6 +98,8 @@ fn deadlock() -> Finding {
         Waiter {
             thread: thread(1, "t1"),
             object: ObjectId(2),
+            on: WaitOn::Lock,
+            timed: false,
             mode: Mode::Exclusive,
             site: Site::new("src/bank.rs", 81, 9),
             held: vec![held(1, 80)],
@@ -106,6 +108,8 @@ fn deadlock() -> Finding {
         Waiter {
             thread: thread(2, "t2"),
             object: ObjectId(1),
+            on: WaitOn::Lock,
+            timed: false,
             mode: Mode::Exclusive,
             site: Site::new("src/bank.rs", 91, 9),
             held: vec![held(2, 90)],

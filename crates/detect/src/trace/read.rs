@@ -319,6 +319,11 @@ fn event_kind(name: &str) -> Option<EventKind> {
         "join" => EventKind::Join,
         "exit" => EventKind::Exit,
         "repeat" => EventKind::Repeat,
+        "block" => EventKind::Block,
+        "unblock" => EventKind::Unblock,
+        "signal" => EventKind::Signal,
+        "take" => EventKind::Take,
+        "give" => EventKind::Give,
         _ => return None,
     })
 }
@@ -341,6 +346,11 @@ fn object_kind(name: &str) -> Option<ObjectKind> {
         "reentrant_mutex" => ObjectKind::ReentrantMutex,
         "condvar" => ObjectKind::Condvar,
         "thread" => ObjectKind::Thread,
+        "semaphore" => ObjectKind::Semaphore,
+        "event" => ObjectKind::Event,
+        "barrier" => ObjectKind::Barrier,
+        "latch" => ObjectKind::Latch,
+        "once" => ObjectKind::Once,
         _ => return None,
     })
 }

@@ -44,6 +44,118 @@ pub enum EventKind {
     /// The thread's previous `k` events (a block that starts and ends with
     /// the same held locks) happened `n` more times, in order.
     Repeat,
+    /// The thread starts waiting on a semaphore, event, barrier, latch or
+    /// once (`how`: `wait`, or `timed` for a wait with a timeout).
+    Block,
+    /// That wait ended (`how`: `ok`, `timeout` or `broken`).
+    Unblock,
+    /// The thread changed what waiters of the object see (`how`: `set`,
+    /// `clear`, `release`, `count_down`, `arrive`, `abort`, `reset`, `done`),
+    /// waking `woken` of them.
+    Signal,
+    /// The thread took a semaphore permit.
+    Take,
+    /// The thread gave a semaphore permit back.
+    Give,
+}
+
+/// How a wait on a semaphore, event, barrier, latch or once ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// What it waited for happened.
+    Ok,
+    /// Its time ran out.
+    Timeout,
+    /// The barrier broke (a timeout, an abort or a reset elsewhere).
+    Broken,
+}
+
+impl Outcome {
+    /// The name in the trace's `how`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Timeout => "timeout",
+            Outcome::Broken => "broken",
+        }
+    }
+
+    /// A small code, for fixed-size event buffers.
+    pub fn code(self) -> u64 {
+        self as u64
+    }
+
+    /// The outcome of a [`Outcome::code`].
+    pub fn from_code(c: u64) -> Self {
+        match c {
+            0 => Outcome::Ok,
+            1 => Outcome::Timeout,
+            _ => Outcome::Broken,
+        }
+    }
+}
+
+/// What a `signal` event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalKind {
+    /// An event was set.
+    Set,
+    /// An event was cleared.
+    Clear,
+    /// A semaphore permit was released without being taken (`release`).
+    Release,
+    /// A latch was counted down.
+    CountDown,
+    /// A party arrived at a barrier.
+    Arrive,
+    /// A barrier was aborted (broken for every waiter).
+    Abort,
+    /// A barrier was reset.
+    Reset,
+    /// A once finished running its closure.
+    Done,
+}
+
+impl SignalKind {
+    const ALL: [SignalKind; 8] = [
+        SignalKind::Set,
+        SignalKind::Clear,
+        SignalKind::Release,
+        SignalKind::CountDown,
+        SignalKind::Arrive,
+        SignalKind::Abort,
+        SignalKind::Reset,
+        SignalKind::Done,
+    ];
+
+    /// The name in the trace's `how`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::Set => "set",
+            SignalKind::Clear => "clear",
+            SignalKind::Release => "release",
+            SignalKind::CountDown => "count_down",
+            SignalKind::Arrive => "arrive",
+            SignalKind::Abort => "abort",
+            SignalKind::Reset => "reset",
+            SignalKind::Done => "done",
+        }
+    }
+
+    /// A small code, for fixed-size event buffers.
+    pub fn code(self) -> u64 {
+        self as u64
+    }
+
+    /// The signal of a [`SignalKind::code`], if valid.
+    pub fn from_code(c: u64) -> Option<Self> {
+        Self::ALL.get(usize::try_from(c).ok()?).copied()
+    }
+
+    /// The signal named `s` in a trace.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// One event: which thread did what to which object, where.
@@ -108,6 +220,15 @@ pub struct WaitSnapshot {
     pub mode: Mode,
     /// What it holds: `[object, site, mode]` triples.
     pub held: Vec<(u64, u64, Mode)>,
+    /// What kind of wait: absent or `lock` for a lock, `thread` for a wait
+    /// only thread `by` can end (a join, a once being run), `anyone` for a
+    /// wait any live thread could end (a semaphore, event, barrier, latch or
+    /// condvar).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
+    /// For `on: thread`: the thread that can end the wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<u64>,
 }
 
 /// One line of a trace.
@@ -164,6 +285,7 @@ pub enum Record {
         /// Its fingerprint.
         fingerprint: String,
     },
-    /// A deadlock the live runtime confirmed: the wait-for cycle, in order.
+    /// A deadlock the live runtime confirmed: the wait-for cycle in order,
+    /// or every thread nothing can wake.
     Deadlock(Vec<WaitSnapshot>),
 }

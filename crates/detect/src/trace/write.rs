@@ -26,6 +26,11 @@ fn kind_str(k: ObjectKind) -> &'static str {
         ObjectKind::ReentrantMutex => "reentrant_mutex",
         ObjectKind::Condvar => "condvar",
         ObjectKind::Thread => "thread",
+        ObjectKind::Semaphore => "semaphore",
+        ObjectKind::Event => "event",
+        ObjectKind::Barrier => "barrier",
+        ObjectKind::Latch => "latch",
+        ObjectKind::Once => "once",
     }
 }
 
@@ -47,6 +52,11 @@ fn event_str(k: EventKind) -> &'static str {
         EventKind::Join => "join",
         EventKind::Exit => "exit",
         EventKind::Repeat => "repeat",
+        EventKind::Block => "block",
+        EventKind::Unblock => "unblock",
+        EventKind::Signal => "signal",
+        EventKind::Take => "take",
+        EventKind::Give => "give",
     }
 }
 

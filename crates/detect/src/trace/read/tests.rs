@@ -81,7 +81,28 @@ fn every_record_round_trips_through_the_writer() {
             s: 3,
             mode: Mode::Exclusive,
             held: vec![(8, 3, Mode::Exclusive)],
+            on: None,
+            by: None,
+        }, WaitSnapshot {
+            t: 2,
+            o: 4611686018427387905,
+            s: 4,
+            mode: Mode::Exclusive,
+            held: vec![],
+            on: Some("thread".into()),
+            by: Some(1),
         }]),
+        Record::Event(TraceEvent {
+            object: Some(5),
+            how: Some("timed".into()),
+            ..TraceEvent::new(EventKind::Block, 2)
+        }),
+        Record::Event(TraceEvent {
+            object: Some(5),
+            woken: Some(3),
+            how: Some("set".into()),
+            ..TraceEvent::new(EventKind::Signal, 2)
+        }),
     ];
     let mut text = String::new();
     for r in &records {
