@@ -350,6 +350,13 @@ impl Replay<'_> {
                     self.thread(child).spawned_at = e.site;
                 }
             }
+            EventKind::Block if e.child == Some(t) && self.object(o).kind == ObjectKind::Once => {
+                // A thread reaching a once it is running itself.
+                let thread = self.thread(t).info.clone();
+                let info = self.object(o);
+                let f = selfwait::once_self(&thread, &info, self.site(e.site), self.stack(e.site));
+                self.findings.push(f);
+            }
             EventKind::Block => {
                 let on = e.child.map_or(WaitOn::Anyone, |c| WaitOn::Thread(ThreadId(c)));
                 let timed = e.how.as_deref() == Some("timed");

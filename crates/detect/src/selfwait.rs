@@ -103,6 +103,38 @@ pub fn check(req: &Request<'_>, held: &[HeldLock]) -> Option<Finding> {
     })
 }
 
+/// A `self_deadlock` finding for a thread that calls a once (`object`)
+/// again from inside the closure it is running for it.
+pub fn once_self(
+    thread: &ThreadInfo,
+    object: &ObjectInfo,
+    site: Site,
+    stack: Option<StackRef>,
+) -> Finding {
+    let mut cast = Cast::default();
+    let t = cast.thread(thread);
+    let o = cast.object(object);
+    let mut step = Evidence::new(t, o, Op::BlockedOn, site.clone());
+    step.note = Some("calls it again while running its closure".to_owned());
+    step.stack = stack;
+    let at = site.to_string();
+    let key = object.class_key();
+    Finding {
+        kind: Kind::SelfDeadlock,
+        severity: Severity::Error,
+        summary: format!(
+            "{} calls {} again from inside its own initialization: it would wait for itself to finish",
+            thread.label(),
+            object.label()
+        ),
+        fingerprint: Fingerprint::of(Kind::SelfDeadlock, ["once", key.as_str(), at.as_str()]),
+        threads: cast.threads,
+        objects: cast.objects,
+        evidence: vec![step],
+        notes: vec!["fix: do not reach the same once from inside its initializer".to_owned()],
+    }
+}
+
 /// A `self_deadlock` finding for a thread that joins itself.
 pub fn join_self(thread: &ThreadInfo, site: Site, stack: Option<StackRef>) -> Finding {
     let mut cast = Cast::default();

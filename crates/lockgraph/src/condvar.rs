@@ -45,6 +45,103 @@ pub struct Condvar {
     inner: parking_lot::Condvar,
     #[cfg(feature = "instrument")]
     meta: crate::rt::meta::Meta,
+    #[cfg(feature = "instrument")]
+    slices: Slices,
+}
+
+/// What keeps a sliced wait from missing a notification.
+///
+/// An instrumented wait parks in slices so it can check for deadlocks;
+/// between two slices the thread is not parked, and a `notify_one` made
+/// then (by a thread that does not hold the mutex) would find nobody to
+/// wake. So every wait takes a ticket when it starts, and a notification
+/// that woke nobody while tickets are out leaves a token that a wait which
+/// started before it picks up between slices: it returns as notified, just
+/// as it would have unsliced. The steady path (no wait in progress) only
+/// reads one counter.
+#[cfg(feature = "instrument")]
+struct Slices {
+    /// Waits in progress.
+    waiting: std::sync::atomic::AtomicUsize,
+    book: parking_lot::Mutex<Book>,
+}
+
+#[cfg(feature = "instrument")]
+struct Book {
+    next: u64,
+    /// Tickets of the waits in progress.
+    tickets: Vec<u64>,
+    /// Notifications that woke nobody: (ticket count when made, notify_all).
+    tokens: Vec<(u64, bool)>,
+}
+
+#[cfg(feature = "instrument")]
+impl Slices {
+    const fn new() -> Self {
+        Slices {
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            book: parking_lot::const_mutex(Book {
+                next: 0,
+                tickets: Vec::new(),
+                tokens: Vec::new(),
+            }),
+        }
+    }
+
+    /// A wait starts (with the mutex held): its ticket.
+    fn enter(&self) -> u64 {
+        let mut b = self.book.lock();
+        let t = b.next;
+        b.next += 1;
+        b.tickets.push(t);
+        self.waiting
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        t
+    }
+
+    /// A wait ends.
+    fn leave(&self, ticket: u64) {
+        let mut b = self.book.lock();
+        b.tickets.retain(|&t| t != ticket);
+        self.waiting
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let Book { tickets, tokens, .. } = &mut *b;
+        tokens.retain(|&(at, _)| tickets.iter().any(|&t| t < at));
+    }
+
+    /// A notification woke nobody parked: leave a token for a wait between
+    /// slices. Returns how many waits it can reach.
+    fn missed(&self, all: bool) -> usize {
+        if self.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            return 0;
+        }
+        let mut b = self.book.lock();
+        if b.tickets.is_empty() {
+            return 0;
+        }
+        let at = b.next;
+        b.next += 1;
+        b.tokens.push((at, all));
+        if all {
+            b.tickets.len()
+        } else {
+            1
+        }
+    }
+
+    /// Between slices: whether a notification meant for this wait came.
+    fn picked(&self, ticket: u64) -> bool {
+        let mut b = self.book.lock();
+        match b.tokens.iter().position(|&(at, _)| ticket < at) {
+            Some(i) => {
+                if !b.tokens[i].1 {
+                    b.tokens.remove(i);
+                }
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Condvar {
@@ -59,6 +156,8 @@ impl Condvar {
                 None,
                 lockgraph_detect::ObjectKind::Condvar,
             ),
+            #[cfg(feature = "instrument")]
+            slices: Slices::new(),
         }
     }
 
@@ -74,6 +173,8 @@ impl Condvar {
                 Some(name),
                 lockgraph_detect::ObjectKind::Condvar,
             ),
+            #[cfg(feature = "instrument")]
+            slices: Slices::new(),
         }
     }
 
@@ -81,6 +182,8 @@ impl Condvar {
     #[track_caller]
     pub fn notify_one(&self) -> bool {
         let woken = self.inner.notify_one();
+        #[cfg(feature = "instrument")]
+        let woken = woken || self.slices.missed(false) > 0;
         self.noted_notify(u64::from(woken), false, Location::caller());
         woken
     }
@@ -89,6 +192,8 @@ impl Condvar {
     #[track_caller]
     pub fn notify_all(&self) -> usize {
         let woken = self.inner.notify_all();
+        #[cfg(feature = "instrument")]
+        let woken = woken.max(self.slices.missed(true));
         self.noted_notify(woken as u64, true, Location::caller());
         woken
     }
@@ -111,53 +216,104 @@ impl Condvar {
     #[inline(always)]
     fn noted_notify(&self, _: u64, _: bool, _: &'static Location<'static>) {}
 
-    /// Runs a parking_lot wait on the mutex behind `guard`.
+    /// Waits on the mutex behind `guard` until notified or `deadline`
+    /// (returns whether it timed out), in slices that take part in
+    /// deadlock and stall detection.
     #[cfg(feature = "instrument")]
-    fn around<T: ?Sized, R: WaitOutcome>(
+    fn around<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         site: &'static Location<'static>,
-        wait: impl FnOnce(&parking_lot::Condvar, &mut parking_lot::MutexGuard<'_, ()>) -> R,
-    ) -> R {
+        deadline: Option<Instant>,
+    ) -> bool {
+        use crate::rt::hooks::{self, Wait};
+        use crate::rt::record::RawEvent;
+        use lockgraph_detect::trace::EventKind;
+        use lockgraph_detect::waitfor::WaitOn;
+        use lockgraph_detect::{Mode, ObjectId};
+
         let mutex = MutexGuard::mutex(guard);
         // Safety: we only read the raw lock's metadata and its parking_lot mutex.
         let raw = unsafe { mutex.raw() };
-        use crate::rt::record::RawEvent;
-        use lockgraph_detect::trace::EventKind;
-        let mutex_id = raw.meta().id();
-        let mut e = RawEvent::new(EventKind::CvWait, self.meta.id(), None, Some(site));
-        e.extra = mutex_id;
-        crate::rt::hooks::note(e);
-        crate::rt::hooks::release(raw.meta());
         let pl = raw.parking_lot_mutex();
         // Safety: this thread holds the lock (it has `guard`); the parking_lot
         // guard stands in for it during the wait and is forgotten after, so the
         // lock stays held by `guard`.
-        let mut pl_guard = unsafe { pl.make_guard_unchecked() };
-        let r = wait(&self.inner, &mut pl_guard);
-        std::mem::forget(pl_guard);
-        let mut e = RawEvent::new(EventKind::CvWoken, self.meta.id(), None, Some(site));
+        // Never dropped: on every path, including a panic that ends a
+        // deadlocked wait, `guard` stays the one that unlocks.
+        let mut pl_guard = std::mem::ManuallyDrop::new(unsafe { pl.make_guard_unchecked() });
+        if !crate::rt::config::enabled() {
+            let timed_out = match deadline {
+                Some(d) => self.inner.wait_until(&mut pl_guard, d).timed_out(),
+                None => {
+                    self.inner.wait(&mut pl_guard);
+                    false
+                }
+            };
+            return timed_out;
+        }
+        let ticket = self.slices.enter();
+        let mutex_id = raw.meta().id();
+        let cv_id = self.meta.id();
+        let mut e = RawEvent::new(EventKind::CvWait, cv_id, None, Some(site));
         e.extra = mutex_id;
-        e.flag = timed_out(&r);
-        crate::rt::hooks::note(e);
-        crate::rt::hooks::reacquired(raw.meta(), lockgraph_detect::Mode::Exclusive, site);
-        r
+        e.flag = deadline.is_some();
+        hooks::note(e);
+        hooks::release(raw.meta());
+        let wait = Wait {
+            object: ObjectId(cv_id),
+            on: WaitOn::Anyone,
+            mode: Mode::Exclusive,
+            site,
+            deadline,
+        };
+        /// Leaves the ticket book even if the wait ends by a deadlock
+        /// panic, and then gives the mutex (held again) back to the held
+        /// set, so that `guard`'s unlock finds it.
+        struct Leave<'a>(&'a Slices, u64, &'a crate::rt::meta::Meta, &'static Location<'static>);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.leave(self.1);
+                if std::thread::panicking() {
+                    hooks::held_again(self.2, Mode::Exclusive, self.3);
+                }
+            }
+        }
+        let leave = Leave(&self.slices, ticket, raw.meta(), site);
+        let notified = hooks::wait_sliced(&wait, &|| self.meta.info(), |d| {
+            let until = Instant::now() + d;
+            let until = deadline.map_or(until, |dl| dl.min(until));
+            !self.inner.wait_until(&mut pl_guard, until).timed_out() || self.slices.picked(ticket)
+        });
+        drop(leave);
+        let mut e = RawEvent::new(EventKind::CvWoken, cv_id, None, Some(site));
+        e.extra = mutex_id;
+        e.flag = !notified;
+        hooks::note(e);
+        hooks::reacquired(raw.meta(), Mode::Exclusive, site);
+        !notified
     }
 
     #[cfg(not(feature = "instrument"))]
-    fn around<T: ?Sized, R: WaitOutcome>(
+    fn around<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         _site: &'static Location<'static>,
-        wait: impl FnOnce(&parking_lot::Condvar, &mut MutexGuard<'_, T>) -> R,
-    ) -> R {
-        wait(&self.inner, guard)
+        deadline: Option<Instant>,
+    ) -> bool {
+        match deadline {
+            Some(d) => self.inner.wait_until(guard, d).timed_out(),
+            None => {
+                self.inner.wait(guard);
+                false
+            }
+        }
     }
 
     /// Releases the mutex behind `guard`, waits for a notification, and takes it back.
     #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.around(guard, Location::caller(), |cv, g| cv.wait(g))
+        self.around(guard, Location::caller(), None);
     }
 
     /// Like [`Condvar::wait`], giving up at `timeout`.
@@ -167,9 +323,7 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         timeout: Instant,
     ) -> WaitTimeoutResult {
-        WaitTimeoutResult(self.around(guard, Location::caller(), |cv, g| {
-            cv.wait_until(g, timeout).timed_out()
-        }))
+        WaitTimeoutResult(self.around(guard, Location::caller(), Some(timeout)))
     }
 
     /// Like [`Condvar::wait`], giving up after `timeout`.
@@ -179,9 +333,8 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        WaitTimeoutResult(self.around(guard, Location::caller(), |cv, g| {
-            cv.wait_for(g, timeout).timed_out()
-        }))
+        let deadline = Instant::now().checked_add(timeout);
+        WaitTimeoutResult(self.around(guard, Location::caller(), deadline))
     }
 
     /// Waits while `condition` holds on the protected data: the predicate
@@ -194,7 +347,7 @@ impl Condvar {
     ) {
         let site = Location::caller();
         while condition(&mut **guard) {
-            self.around(guard, site, |cv, g| cv.wait(g));
+            self.around(guard, site, None);
         }
     }
 
@@ -203,15 +356,10 @@ impl Condvar {
     pub fn wait_while_until<T: ?Sized, F: FnMut(&mut T) -> bool>(
         &self,
         guard: &mut MutexGuard<'_, T>,
-        mut condition: F,
+        condition: F,
         timeout: Instant,
     ) -> WaitTimeoutResult {
-        let site = Location::caller();
-        let mut timed_out = false;
-        while !timed_out && condition(&mut **guard) {
-            timed_out = self.around(guard, site, |cv, g| cv.wait_until(g, timeout).timed_out());
-        }
-        WaitTimeoutResult(timed_out)
+        self.wait_while_deadline(guard, condition, Some(timeout), Location::caller())
     }
 
     /// Like [`Condvar::wait_while`], giving up after `timeout`.
@@ -223,37 +371,24 @@ impl Condvar {
         timeout: Duration,
     ) -> WaitTimeoutResult {
         let deadline = Instant::now().checked_add(timeout);
-        match deadline {
-            Some(deadline) => self.wait_while_until(guard, condition, deadline),
-            None => {
-                self.wait_while(guard, condition);
-                WaitTimeoutResult(false)
+        self.wait_while_deadline(guard, condition, deadline, Location::caller())
+    }
+
+    fn wait_while_deadline<T: ?Sized, F: FnMut(&mut T) -> bool>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        mut condition: F,
+        deadline: Option<Instant>,
+        site: &'static Location<'static>,
+    ) -> WaitTimeoutResult {
+        while condition(&mut **guard) {
+            if self.around(guard, site, deadline) {
+                // Timed out: the result says whether the condition still holds.
+                return WaitTimeoutResult(condition(&mut **guard));
             }
         }
+        WaitTimeoutResult(false)
     }
-}
-
-/// What a wait returned: whether it timed out, for the trace.
-#[cfg_attr(not(feature = "instrument"), allow(dead_code))]
-trait WaitOutcome {
-    fn timed_out(&self) -> bool;
-}
-
-impl WaitOutcome for () {
-    fn timed_out(&self) -> bool {
-        false
-    }
-}
-
-impl WaitOutcome for bool {
-    fn timed_out(&self) -> bool {
-        *self
-    }
-}
-
-#[cfg(feature = "instrument")]
-fn timed_out(r: &impl WaitOutcome) -> bool {
-    r.timed_out()
 }
 
 impl Default for Condvar {

@@ -25,7 +25,10 @@
 //! the guards are then parking_lot's own types.
 //!
 //! Table of contents:
-//! - [`Mutex`], [`RwLock`], [`ReentrantMutex`], [`Condvar`]: the primitives.
+//! - [`Mutex`], [`RwLock`], [`ReentrantMutex`], [`Condvar`]: the locks.
+//! - [`Semaphore`], [`Event`], [`Barrier`], [`Latch`], [`Once`], [`Timer`]:
+//!   the other primitives a threading guide teaches; a thread blocked in
+//!   any of them takes part in deadlock and stall detection.
 //! - [`thread`]: `spawn`, `Builder`, `JoinHandle`: named threads whose
 //!   spawn, join and exit are recorded.
 //! - [`findings`], [`take_findings`], [`set_on_finding`]: the runtime's API.
@@ -39,6 +42,7 @@ mod remutex;
 #[cfg(feature = "instrument")]
 mod rt;
 mod rwlock;
+mod sync;
 pub mod thread;
 
 pub use backend::{RawMutex, RawRwLock};
@@ -51,6 +55,10 @@ pub use lock_api::{
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard};
 pub use parking_lot::RawThreadId;
 pub use remutex::{MappedReentrantMutexGuard, ReentrantMutex, ReentrantMutexGuard};
+pub use sync::{
+    Barrier, BarrierWaitResult, BrokenBarrier, Event, Latch, Once, OnceState, OverRelease,
+    Semaphore, SemaphorePermit, Timer,
+};
 pub use rwlock::{
     MappedRwLockReadGuard, MappedRwLockWriteGuard, RwLock, RwLockReadGuard,
     RwLockUpgradableReadGuard, RwLockWriteGuard,

@@ -7,17 +7,54 @@
 
 use std::io;
 use std::panic::Location;
+use std::sync::Arc;
 
 pub use std::thread::{
     current, panicking, park, park_timeout, sleep, yield_now, Result, Thread, ThreadId,
 };
 
 /// An owned permission to join a thread (std's, plus the runtime's id of the thread).
+///
+/// A join is a blocking wait like any other: a thread joining a thread
+/// that waits for a lock the joiner holds is a `deadlock` report.
 #[derive(Debug)]
 pub struct JoinHandle<T> {
     inner: std::thread::JoinHandle<T>,
     #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
     id: u64,
+    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
+    spawned: &'static Location<'static>,
+    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
+    finished: Arc<Finished>,
+}
+
+/// Set when the thread's closure has returned or unwound; what a join waits for.
+#[derive(Debug, Default)]
+struct Finished {
+    done: parking_lot::Mutex<bool>,
+    cv: parking_lot::Condvar,
+}
+
+impl Finished {
+    /// Waits at most `d`; returns whether the thread has finished.
+    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
+    fn wait_for(&self, d: std::time::Duration) -> bool {
+        let mut done = self.done.lock();
+        if !*done {
+            self.cv.wait_for(&mut done, d);
+        }
+        *done
+    }
+}
+
+/// Marks the thread finished when dropped: at the end of its closure, even by a panic.
+struct MarkFinished(Arc<Finished>);
+
+impl Drop for MarkFinished {
+    fn drop(&mut self) {
+        *self.0.done.lock() = true;
+        self.0.cv.notify_all();
+    }
 }
 
 impl<T> JoinHandle<T> {
@@ -26,11 +63,15 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn join(self) -> Result<T> {
         #[cfg(feature = "instrument")]
-        crate::rt::hooks::joining(
-            self.id,
-            self.inner.thread().id() == current().id(),
-            Location::caller(),
-        );
+        {
+            let site = Location::caller();
+            crate::rt::hooks::joining(self.id, self.inner.thread().id() == current().id(), site);
+            let name = self.inner.thread().name().map(crate::rt::meta::intern);
+            let finished = &self.finished;
+            crate::rt::hooks::join_wait(self.id, name, self.spawned, site, &|d| {
+                finished.wait_for(d)
+            });
+        }
         let _ = Location::caller();
         self.inner.join()
     }
@@ -86,12 +127,33 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let id = spawn_id(Location::caller());
+        self.spawn_at(Location::caller(), f)
+    }
+
+    /// [`Builder::spawn`], recorded at `site`.
+    pub(crate) fn spawn_at<F, T>(
+        self,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let id = spawn_id(site);
+        let finished = Arc::new(Finished::default());
+        let mark = MarkFinished(finished.clone());
         let inner = self.inner.spawn(move || {
+            let _mark = mark;
             adopt(id);
             f()
         })?;
-        Ok(JoinHandle { inner, id })
+        Ok(JoinHandle {
+            inner,
+            id,
+            spawned: site,
+            finished,
+        })
     }
 }
 

@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
-use lockgraph_detect::waitfor::{self, Waiter};
+use lockgraph_detect::stall;
+use lockgraph_detect::waitfor::{WaitOn, Waiter};
 use lockgraph_detect::{
     Finding, Fingerprint, LockOrderGraph, ObjectId, ObjectInfo, Severity, ThreadId, ThreadInfo,
 };
@@ -25,6 +26,19 @@ pub(crate) struct Global {
     pub(crate) orphans: Vec<u64>,
     pub(crate) findings: Vec<Finding>,
     pub(crate) reported: HashSet<(Fingerprint, Severity)>,
+    /// Threads of a confirmed deadlock that must leave their waits, with the report.
+    pub(crate) doomed: Vec<(ThreadId, Arc<str>)>,
+    /// Kernel ids of the runtime's own threads (the trace flusher).
+    pub(crate) own_tids: Vec<i64>,
+}
+
+/// A deadlock a blocked thread found itself part of.
+pub(crate) struct Found {
+    pub(crate) finding: Finding,
+    /// Every waiter in it.
+    pub(crate) waiters: Vec<Waiter>,
+    /// A wait-for cycle among locks (not a stall over other primitives).
+    pub(crate) lock_cycle: bool,
 }
 
 /// The one shared state. A plain parking_lot mutex: the runtime never
@@ -49,6 +63,7 @@ pub(crate) fn register_thread(chosen: Option<u64>) -> Arc<Shared> {
         thread: ThreadInfo { id, name },
         pending: AtomicBool::new(false),
         deadlocked: AtomicBool::new(false),
+        tid: super::procs::current_tid(),
     });
     GLOBAL.lock().threads.push(shared.clone());
     if super::record::recording() {
@@ -62,6 +77,7 @@ pub(crate) fn unregister_thread(s: &Arc<Shared>) {
     g.threads.retain(|t| !Arc::ptr_eq(t, s));
     let id = s.thread.id;
     g.waiters.retain(|(w, _)| w.thread.id != id);
+    g.doomed.retain(|(t, _)| *t != id);
 }
 
 /// Records that lock `id` was released by a thread that does not hold it
@@ -91,8 +107,9 @@ impl Global {
         self.waiters.retain(|(w, _)| w.thread.id != thread);
     }
 
-    /// A wait-for cycle through `thread`, as a finding, with the waiters of the cycle in order.
-    pub(crate) fn deadlock_through(&self, thread: ThreadId) -> Option<(Finding, Vec<Waiter>)> {
+    /// The deadlock `thread` is part of: a wait-for cycle among locks, or a
+    /// set of blocked threads nothing can wake.
+    pub(crate) fn deadlock_through(&self, thread: ThreadId) -> Option<Found> {
         // A lock released on another thread but not yet claimed is not held.
         let waiters: Vec<Waiter> = self
             .waiters
@@ -103,7 +120,7 @@ impl Global {
                 w
             })
             .collect();
-        let cycle = waitfor::find_cycle(&waiters, thread)?;
+        let live: Vec<ThreadId> = self.threads.iter().map(|t| t.thread.id).collect();
         let lookup = |id: ObjectId| -> ObjectInfo {
             self.waiters
                 .iter()
@@ -118,8 +135,29 @@ impl Global {
                     site: lockgraph_detect::Site::new("<unknown>", 0, 0),
                 })
         };
-        let f = waitfor::finding(&waiters, &cycle, &lookup);
-        Some((f, cycle.iter().map(|&i| waiters[i].clone()).collect()))
+        let (finding, who) = stall::deadlock_of(&waiters, &live, thread, &lookup)?;
+        // `deadlock_of` reports a lock cycle first when there is one.
+        let lock_cycle = who.iter().all(|&i| waiters[i].on == WaitOn::Lock)
+            && lockgraph_detect::waitfor::find_cycle(&waiters, thread).is_some();
+        Some(Found {
+            finding,
+            waiters: who.iter().map(|&i| waiters[i].clone()).collect(),
+            lock_cycle,
+        })
+    }
+
+    /// Whether a thread the runtime does not know might still be running
+    /// (and so end a stall): see [`super::procs`].
+    pub(crate) fn unknown_thread_may_wake(&self) -> bool {
+        let mut known: Vec<i64> = self.threads.iter().map(|t| t.tid).collect();
+        known.extend(&self.own_tids);
+        super::procs::unknown_thread_may_wake(&known)
+    }
+
+    /// The report this thread must leave its wait with, if a deadlock it is part of was confirmed.
+    pub(crate) fn take_doom(&mut self, thread: ThreadId) -> Option<Arc<str>> {
+        let i = self.doomed.iter().position(|(t, _)| *t == thread)?;
+        Some(self.doomed.swap_remove(i).1)
     }
 
     /// Marks every thread of a reported deadlock, so that none of them also

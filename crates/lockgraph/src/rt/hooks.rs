@@ -10,15 +10,15 @@
 //! edge, because it could not have blocked.
 
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lockgraph_detect::selfwait::{self, Request};
 use lockgraph_detect::trace::EventKind;
-use lockgraph_detect::waitfor::Waiter;
-use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, Site};
+use lockgraph_detect::waitfor::{WaitOn, Waiter};
+use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, ObjectInfo, Site};
 
 use super::config;
-use super::global::{self, GLOBAL};
+use super::global::{self, Found, GLOBAL};
 use super::local::{self, Loc, Local};
 use super::meta::{describe, Meta, IN_GRAPH};
 use super::react;
@@ -262,67 +262,166 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     }
 }
 
-/// Waits for the lock in slices; after the first slice without it the
-/// thread registers as blocked, and after each further one it checks for a
-/// wait-for cycle through this thread. A cycle seen on two consecutive checks
-/// is a deadlock: reported, and (when panicking) this thread leaves the wait
-/// so the others can go on.
+/// Waits for the lock in slices (see [`wait_sliced`]).
 fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
-    // Most waits end within a slice: they never touch shared state.
-    if ops.wait(SLICE) {
-        return;
-    }
-    let Some((thread, held, mut infos)) =
-        local::with(|l| (l.thread(), l.held_for_detect(), l.held_infos()))
-    else {
-        ops.lock();
-        return;
+    let wait = Wait {
+        object: ObjectId(meta.id()),
+        on: WaitOn::Lock,
+        mode,
+        site,
+        deadline: None,
     };
-    infos.push(meta.info());
+    wait_sliced(&wait, &|| meta.info(), |d| ops.wait(d));
+}
+
+/// A blocking wait, as [`wait_sliced`] needs it described.
+pub(crate) struct Wait {
+    /// What is waited on.
+    pub(crate) object: ObjectId,
+    /// Who can end the wait.
+    pub(crate) on: WaitOn,
+    /// For locks, the mode asked for.
+    pub(crate) mode: Mode,
+    /// Where.
+    pub(crate) site: Loc,
+    /// When the wait gives up, if ever.
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// How many consecutive checks must find the same lock cycle before it is a deadlock.
+const CONFIRM_CYCLE: u32 = 2;
+/// How many consecutive checks must find the same stall (a deadlock through
+/// anything but locks alone). More than for a lock cycle: whether a thread
+/// might still set an event is a judgment about the whole process.
+const CONFIRM_STALL: u32 = 5;
+
+/// Waits in slices until `slice(d)` (which waits at most `d`) returns
+/// `true`, or the deadline passes (returns `false`).
+///
+/// Most waits end within the first slice and never touch shared state.
+/// After it, the thread registers as blocked, and after each further slice
+/// it checks whether it is part of a deadlock: a wait-for cycle among locks
+/// or a set of blocked threads nothing can wake ([`lockgraph_detect::stall`]).
+/// A deadlock seen on enough consecutive checks is confirmed: reported and,
+/// unless the reaction is `off`, this thread leaves the wait by panicking
+/// (for a stall, so does every thread in it).
+pub(crate) fn wait_sliced(
+    w: &Wait,
+    info: &dyn Fn() -> ObjectInfo,
+    mut slice: impl FnMut(Duration) -> bool,
+) -> bool {
+    let step = |deadline: Option<Instant>| match deadline {
+        Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
+        None => SLICE,
+    };
+    let expired = |deadline: Option<Instant>| deadline.is_some_and(|d| Instant::now() >= d);
+    if slice(step(w.deadline)) {
+        return true;
+    }
+    if expired(w.deadline) {
+        return false;
+    }
+    let registered = config::enabled()
+        .then(|| local::with(|l| (l.thread(), l.held_for_detect(), l.held_infos())))
+        .flatten();
+    let Some((thread, held, mut infos)) = registered else {
+        loop {
+            if slice(step(w.deadline)) {
+                return true;
+            }
+            if expired(w.deadline) {
+                return false;
+            }
+        }
+    };
+    infos.push(info());
     let me = thread.id;
     let waiter = Waiter {
         thread,
-        object: ObjectId(meta.id()),
-        mode,
-        site: Site::from_location(site),
+        object: w.object,
+        on: w.on,
+        timed: w.deadline.is_some(),
+        mode: w.mode,
+        site: Site::from_location(w.site),
         held,
         stack: None,
     };
     GLOBAL.lock().add_waiter(waiter, infos);
-    let mut suspect = None;
-    loop {
-        if ops.wait(SLICE) {
-            break;
+    let mut suspect: Option<(lockgraph_detect::Fingerprint, u32)> = None;
+    let done = loop {
+        if slice(step(w.deadline)) {
+            break true;
+        }
+        if expired(w.deadline) {
+            break false;
         }
         let mut g = GLOBAL.lock();
-        match g.deadlock_through(me) {
-            Some((f, cycle)) if suspect == Some(f.fingerprint) => {
-                let mut f = f;
-                if record::recording() {
-                    record::deadlock_record(&cycle);
-                }
-                // Only this thread's stack can be captured, here and now.
-                if let Some(step) = f.evidence.iter_mut().rev().find(|s| s.thread == me) {
-                    step.stack = stack::capture();
-                }
-                g.mark_deadlocked(&f);
-                // A confirmed deadlock never ends by itself: unless the
-                // reaction is `off`, this thread leaves the wait by panicking.
-                let ends = config::on_finding() != config::OnFinding::Off;
-                if ends {
-                    g.remove_waiter(me);
-                }
-                drop(g);
-                if let Some(message) = react::handle(f, true) {
-                    panic!("{message}");
-                }
-                suspect = None;
-            }
-            Some((f, _)) => suspect = Some(f.fingerprint),
-            None => suspect = None,
+        if let Some(message) = g.take_doom(me) {
+            g.remove_waiter(me);
+            drop(g);
+            panic!("{message}");
         }
-    }
+        if w.deadline.is_some() {
+            continue;
+        }
+        let Some(found) = g.deadlock_through(me) else {
+            suspect = None;
+            continue;
+        };
+        let seen = match suspect {
+            Some((fp, n)) if fp == found.finding.fingerprint => n + 1,
+            _ => 1,
+        };
+        suspect = Some((found.finding.fingerprint, seen));
+        let needed = if found.lock_cycle {
+            CONFIRM_CYCLE
+        } else {
+            CONFIRM_STALL
+        };
+        if seen < needed {
+            continue;
+        }
+        if !found.lock_cycle && g.unknown_thread_may_wake() {
+            // A thread the runtime does not know is running: it may yet help.
+            suspect = None;
+            continue;
+        }
+        let Found {
+            finding: mut f,
+            waiters,
+            lock_cycle,
+        } = found;
+        if record::recording() {
+            record::deadlock_record(&waiters);
+        }
+        // Only this thread's stack can be captured, here and now.
+        if let Some(step) = f.evidence.iter_mut().rev().find(|s| s.thread == me) {
+            step.stack = stack::capture();
+        }
+        g.mark_deadlocked(&f);
+        // A confirmed deadlock never ends by itself: unless the reaction is
+        // `off`, this thread leaves the wait by panicking. A lock cycle
+        // ends when one thread leaves (its locks come free); a stall needs
+        // every thread in it to leave.
+        let ends = config::on_finding() != config::OnFinding::Off;
+        if ends {
+            g.remove_waiter(me);
+        }
+        drop(g);
+        if let Some(message) = react::handle(f, true) {
+            if !lock_cycle {
+                let message: std::sync::Arc<str> = message.as_str().into();
+                let mut g = GLOBAL.lock();
+                for other in waiters.iter().filter(|x| x.thread.id != me) {
+                    g.doomed.push((other.thread.id, message.clone()));
+                }
+            }
+            panic!("{message}");
+        }
+        suspect = None;
+    };
     GLOBAL.lock().remove_waiter(me);
+    done
 }
 
 /// A successful non-blocking (or timed) acquisition: joins the held set, adds no edge.
@@ -474,4 +573,111 @@ pub(crate) fn joining(child: u64, is_self: bool, site: Loc) {
             panic!("{message}");
         }
     }
+}
+
+/// This thread took a permit of semaphore `meta` at `site`.
+pub(crate) fn took_permit(meta: &Meta, site: Loc) {
+    if !config::enabled() {
+        return;
+    }
+    let id = meta.id();
+    local::with(|l| {
+        l.permits.push(local::Held {
+            id,
+            chain: 0,
+            mode: Mode::Shared,
+            kind: meta.kind(),
+            site,
+            created: meta.created,
+            name: meta.name,
+            in_graph: false,
+        });
+        l.record(RawEvent::new(EventKind::Take, id, None, Some(site)));
+    });
+}
+
+/// This thread gave back a permit of semaphore `meta` (one it took, if it has one).
+pub(crate) fn gave_permit(meta: &Meta, site: Loc) {
+    let Some(id) = meta.id_if_assigned() else {
+        return;
+    };
+    if !config::enabled() {
+        return;
+    }
+    local::with(|l| {
+        if let Some(i) = l.permits.iter().rposition(|p| p.id == id) {
+            l.permits.remove(i);
+        }
+        l.record(RawEvent::new(EventKind::Give, id, None, Some(site)));
+    });
+}
+
+/// The calling thread's runtime id (0 when detection is off).
+pub(crate) fn current_thread_id() -> u64 {
+    if !config::enabled() {
+        return 0;
+    }
+    local::with(|l| l.thread().id.0).unwrap_or(0)
+}
+
+/// Waits for thread `child` to finish (`finished(d)` waits at most `d`),
+/// as a blocking wait only that thread can end.
+pub(crate) fn join_wait(
+    child: u64,
+    name: Option<&'static str>,
+    spawned: Loc,
+    site: Loc,
+    finished: &dyn Fn(Duration) -> bool,
+) {
+    if child == 0 || !config::enabled() {
+        return;
+    }
+    let object = lockgraph_detect::model::thread_object(lockgraph_detect::ThreadId(child));
+    let wait = Wait {
+        object,
+        on: WaitOn::Thread(lockgraph_detect::ThreadId(child)),
+        mode: Mode::Exclusive,
+        site,
+        deadline: None,
+    };
+    let info = || ObjectInfo {
+        id: object,
+        kind: lockgraph_detect::ObjectKind::Thread,
+        name: name.map(Into::into),
+        site: Site::from_location(spawned),
+    };
+    wait_sliced(&wait, &info, finished);
+}
+
+/// A thread calls once `meta` again from inside its own closure: a certain
+/// self-deadlock, reported (and ended by a panic unless the reaction is `off`).
+pub(crate) fn once_self(meta: &Meta, owner: u64, site: Loc) {
+    if !config::enabled() {
+        return;
+    }
+    let Some(thread) = local::with(|l| {
+        let mut e = RawEvent::new(EventKind::Block, meta.id(), None, Some(site));
+        e.extra = owner;
+        l.record(e);
+        l.thread()
+    }) else {
+        return;
+    };
+    let f = selfwait::once_self(&thread, &meta.info(), Site::from_location(site), stack::capture());
+    if let Some(message) = react::handle(f, true) {
+        panic!("{message}");
+    }
+}
+
+/// Puts a lock back in the held set without any check: a condvar wait
+/// that ended by a panic holds its mutex again, and its guard will unlock it.
+pub(crate) fn held_again(meta: &Meta, mode: Mode, site: Loc) {
+    if !config::enabled() {
+        return;
+    }
+    let id = meta.id();
+    local::with(|l| {
+        let chain = l.next_chain(id, mode);
+        l.push(meta, id, chain, mode, site);
+    });
 }

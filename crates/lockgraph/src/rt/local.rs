@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     pub(crate) pending: AtomicBool,
     /// Set when a deadlock this thread was part of has been reported.
     pub(crate) deadlocked: AtomicBool,
+    /// The kernel's id of the thread (0 where unknown).
+    pub(crate) tid: i64,
 }
 
 const CACHE_SLOTS: usize = 4096;
@@ -59,6 +61,9 @@ const PROBES: usize = 4;
 /// The state of one thread.
 pub(crate) struct Local {
     pub(crate) held: Vec<Held>,
+    /// Semaphore permits this thread took and has not given back: not
+    /// locks (they add no order edges), but held, for reports.
+    pub(crate) permits: Vec<Held>,
     cache: Vec<u64>,
     shared: Option<Arc<Shared>>,
     /// Pairs of sites (held, acquired) this thread already captured a backtrace for.
@@ -93,7 +98,7 @@ const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { held: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
+        RefCell::new(Local { held: Vec::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
     };
 }
 
@@ -449,13 +454,20 @@ impl Local {
         }
     }
 
+    /// Locks and permits held, for a waiter's report.
     pub(crate) fn held_for_detect(&self) -> Vec<HeldLock> {
-        self.held.iter().map(|h| h.to_detect()).collect()
+        self.held
+            .iter()
+            .chain(&self.permits)
+            .map(|h| h.to_detect())
+            .collect()
     }
 
+    /// What [`Local::held_for_detect`] names, described.
     pub(crate) fn held_infos(&self) -> Vec<lockgraph_detect::ObjectInfo> {
         self.held
             .iter()
+            .chain(&self.permits)
             .map(|h| describe(h.id, h.kind, h.created, h.name))
             .collect()
     }

@@ -5,6 +5,7 @@
 //! - [`local`]: the per-thread state: held stack and the cache of chains already learned.
 //! - [`global`]: the shared detector state, touched only to learn something new.
 //! - [`hooks`]: the entry points the raw locks call.
+//! - [`procs`]: what the kernel says about threads lockgraph does not know.
 //! - [`react`]: what happens to a finding: panic, warn or nothing.
 //! - [`record`]: the trace file: per-thread rings, a flusher, exit hooks.
 //! - [`stack`]: backtrace capture, resolved only when reported.
@@ -14,6 +15,7 @@ pub(crate) mod global;
 pub(crate) mod hooks;
 pub(crate) mod local;
 pub(crate) mod meta;
+pub(crate) mod procs;
 pub(crate) mod react;
 pub(crate) mod record;
 pub(crate) mod stack;

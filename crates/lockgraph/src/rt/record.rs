@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lockgraph_detect::trace::{write, EventKind, Record, TraceEvent, WaitSnapshot};
+use lockgraph_detect::trace::{
+    write, EventKind, Outcome, Record, SignalKind, TraceEvent, WaitSnapshot,
+};
 use lockgraph_detect::waitfor::Waiter;
 use lockgraph_detect::{Finding, Mode, ObjectKind};
 use parking_lot::Mutex;
@@ -71,6 +73,22 @@ impl RawEvent {
         }
     }
 }
+
+/// A `signal` event packs its kind above this bit of `extra`, and the
+/// number of waiters it woke below.
+pub(crate) const SIGNAL_SHIFT: u32 = 56;
+const SIGNAL_WOKEN: u64 = (1 << SIGNAL_SHIFT) - 1;
+
+impl RawEvent {
+    /// A `signal` event: `how` woke `woken` waiters.
+    pub(crate) fn signal(object: u64, how: SignalKind, woken: u64, site: Loc) -> Self {
+        let mut e = RawEvent::new(EventKind::Signal, object, None, Some(site));
+        e.extra = woken.min(SIGNAL_WOKEN) | (how.code() << SIGNAL_SHIFT);
+        e
+    }
+}
+
+type Loc = &'static Location<'static>;
 
 /// How many events a thread's ring holds before the thread flushes it itself.
 const RING: usize = 4096;
@@ -162,7 +180,26 @@ impl Sink {
             _ => ev.object = Some(e.object),
         }
         match e.kind {
-            EventKind::CvWait => ev.mutex = Some(e.extra),
+            EventKind::CvWait => {
+                ev.mutex = Some(e.extra);
+                if e.flag {
+                    ev.how = Some("timed".to_owned());
+                }
+            }
+            EventKind::Block => {
+                ev.how = Some(if e.flag { "timed" } else { "wait" }.to_owned());
+                if e.extra != 0 {
+                    ev.child = Some(e.extra);
+                }
+            }
+            EventKind::Unblock => {
+                ev.how = Some(Outcome::from_code(e.extra).as_str().to_owned());
+            }
+            EventKind::Signal => {
+                let (woken, code) = (e.extra & SIGNAL_WOKEN, e.extra >> SIGNAL_SHIFT);
+                ev.woken = Some(woken);
+                ev.how = SignalKind::from_code(code).map(|k| k.as_str().to_owned());
+            }
             EventKind::CvWoken => {
                 ev.mutex = Some(e.extra);
                 ev.how = Some(if e.flag { "timeout" } else { "notified" }.to_owned());
@@ -285,9 +322,13 @@ pub(crate) fn start(path: &Path) -> io::Result<PathBuf> {
     // bounce and costs more than the drain (9.3x against 7.3x parking_lot).
     std::thread::Builder::new()
         .name("lockgraph-trace-flusher".into())
-        .spawn(|| loop {
-            std::thread::sleep(FLUSH_EVERY);
-            flush();
+        .spawn(|| {
+            let me = super::procs::current_tid();
+            super::global::GLOBAL.lock().own_tids.push(me);
+            loop {
+                std::thread::sleep(FLUSH_EVERY);
+                flush();
+            }
         })?;
     Ok(file_path)
 }
@@ -390,6 +431,8 @@ pub(crate) fn deadlock_record(cycle: &[Waiter]) {
                 o: w.object.0,
                 s: s.site_id(&w.site.file, w.site.line, w.site.col),
                 mode: w.mode,
+                on: w.on.to_trace().0,
+                by: w.on.to_trace().1,
                 held: w
                     .held
                     .iter()

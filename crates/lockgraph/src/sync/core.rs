@@ -1,0 +1,220 @@
+//! What the primitives beyond locks share: a state under a plain mutex, a condvar, and instrumented waits.
+//!
+//! Each of `Semaphore`, `Event`, `Barrier`, `Latch` and `Once` keeps its
+//! state in a parking_lot mutex the runtime does not instrument (it is held
+//! only for a few instructions, never across user code) and wakes waiters
+//! with a parking_lot condvar. Waiting goes through the runtime's sliced
+//! wait, so a thread blocked here takes part in deadlock and stall
+//! detection; the state is re-checked under the mutex after every slice, so
+//! no wakeup is ever lost between slices.
+
+use std::panic::Location;
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+/// A call site.
+pub(crate) type Loc = &'static Location<'static>;
+
+/// What kind of primitive a [`Core`] belongs to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    Semaphore,
+    Event,
+    Barrier,
+    Latch,
+    Once,
+}
+
+/// How a wait ended, when it did not time out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Done {
+    /// What the thread waited for happened.
+    Ok,
+    /// The barrier broke.
+    Broken,
+}
+
+/// Who can end a wait on a [`Core`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Waker {
+    /// Any live thread (a permit released, an event set, a party arriving).
+    Anyone,
+    /// Only the thread with this runtime id (the thread running a once).
+    Thread(#[cfg_attr(not(feature = "instrument"), allow(dead_code))] u64),
+}
+
+/// The shared machinery of one primitive.
+pub(crate) struct Core<S> {
+    pub(crate) state: Mutex<S>,
+    cv: Condvar,
+    #[cfg(feature = "instrument")]
+    pub(crate) meta: crate::rt::meta::Meta,
+}
+
+impl<S> Core<S> {
+    /// A primitive created at `created`, optionally named.
+    pub(crate) const fn new(state: S, kind: Kind, name: Option<&'static str>, created: Loc) -> Self {
+        let _ = (kind, name, created);
+        Core {
+            state: Mutex::new(state),
+            cv: Condvar::new(),
+            #[cfg(feature = "instrument")]
+            meta: crate::rt::meta::Meta::new(created, name, object_kind(kind)),
+        }
+    }
+
+    /// The same primitive under another name.
+    pub(crate) fn rename(&mut self, name: &'static str) {
+        #[cfg(feature = "instrument")]
+        {
+            self.meta.name = Some(name);
+        }
+        let _ = name;
+    }
+
+    /// Waits, releasing `guard` while blocked, until `ready` says the wait is
+    /// over or `deadline` passes (`None`: timed out).
+    pub(crate) fn wait(
+        &self,
+        guard: &mut MutexGuard<'_, S>,
+        site: Loc,
+        deadline: Option<Instant>,
+        waker: Waker,
+        mut ready: impl FnMut(&mut S) -> Option<Done>,
+    ) -> Option<Done> {
+        if let Some(d) = ready(guard) {
+            return Some(d);
+        }
+        #[cfg(feature = "instrument")]
+        if crate::rt::config::enabled() {
+            return self.wait_instrumented(guard, site, deadline, waker, ready);
+        }
+        let _ = (site, waker);
+        loop {
+            match deadline {
+                Some(d) => {
+                    if self.cv.wait_until(guard, d).timed_out() {
+                        return ready(guard);
+                    }
+                }
+                None => self.cv.wait(guard),
+            }
+            if let Some(d) = ready(guard) {
+                return Some(d);
+            }
+        }
+    }
+
+    #[cfg(feature = "instrument")]
+    fn wait_instrumented(
+        &self,
+        guard: &mut MutexGuard<'_, S>,
+        site: Loc,
+        deadline: Option<Instant>,
+        waker: Waker,
+        mut ready: impl FnMut(&mut S) -> Option<Done>,
+    ) -> Option<Done> {
+        use crate::rt::hooks::{self, Wait};
+        use crate::rt::record::RawEvent;
+        use lockgraph_detect::trace::{EventKind, Outcome};
+        use lockgraph_detect::waitfor::WaitOn;
+        use lockgraph_detect::{Mode, ObjectId, ThreadId};
+
+        let id = self.meta.id();
+        let mut e = RawEvent::new(EventKind::Block, id, None, Some(site));
+        e.flag = deadline.is_some();
+        let on = match waker {
+            Waker::Anyone => WaitOn::Anyone,
+            Waker::Thread(t) => {
+                e.extra = t;
+                WaitOn::Thread(ThreadId(t))
+            }
+        };
+        hooks::note(e);
+        let wait = Wait {
+            object: ObjectId(id),
+            on,
+            mode: Mode::Exclusive,
+            site,
+            deadline,
+        };
+        let mut outcome = None;
+        hooks::wait_sliced(
+            &wait,
+            &|| self.meta.info(),
+            |d| {
+                let until = Instant::now() + d;
+                loop {
+                    if let Some(o) = ready(guard) {
+                        outcome = Some(o);
+                        return true;
+                    }
+                    if self.cv.wait_until(guard, until).timed_out() {
+                        outcome = ready(guard);
+                        return outcome.is_some();
+                    }
+                }
+            },
+        );
+        let how = match outcome {
+            Some(Done::Ok) => Outcome::Ok,
+            Some(Done::Broken) => Outcome::Broken,
+            None => Outcome::Timeout,
+        };
+        let mut e = RawEvent::new(EventKind::Unblock, id, None, Some(site));
+        e.extra = how.code();
+        hooks::note(e);
+        outcome
+    }
+
+    /// Wakes one waiter (call with the state locked, after changing it).
+    pub(crate) fn wake_one(&self) -> bool {
+        self.cv.notify_one()
+    }
+
+    /// Wakes every waiter (call with the state locked, after changing it).
+    pub(crate) fn wake_all(&self) -> usize {
+        self.cv.notify_all()
+    }
+
+    /// Records a signal: what `how` did, waking `woken` waiters.
+    #[cfg(feature = "instrument")]
+    pub(crate) fn signal(&self, how: lockgraph_detect::trace::SignalKind, woken: u64, site: Loc) {
+        if crate::rt::config::enabled() {
+            crate::rt::hooks::note(crate::rt::record::RawEvent::signal(
+                self.meta.id(),
+                how,
+                woken,
+                site,
+            ));
+        }
+    }
+}
+
+#[cfg(feature = "instrument")]
+const fn object_kind(k: Kind) -> lockgraph_detect::ObjectKind {
+    use lockgraph_detect::ObjectKind as O;
+    match k {
+        Kind::Semaphore => O::Semaphore,
+        Kind::Event => O::Event,
+        Kind::Barrier => O::Barrier,
+        Kind::Latch => O::Latch,
+        Kind::Once => O::Once,
+    }
+}
+
+/// Records a signal on a primitive (nothing when not instrumented).
+macro_rules! signal {
+    ($core:expr, $how:ident, $woken:expr, $site:expr) => {{
+        #[cfg(feature = "instrument")]
+        $core.signal(
+            lockgraph_detect::trace::SignalKind::$how,
+            $woken as u64,
+            $site,
+        );
+        #[cfg(not(feature = "instrument"))]
+        let _ = (&$core, $woken, $site);
+    }};
+}
+pub(crate) use signal;

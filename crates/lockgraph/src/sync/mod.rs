@@ -1,0 +1,16 @@
+//! The primitives beyond locks: semaphore, event, barrier, latch, once and timer.
+
+mod barrier;
+mod core;
+mod event;
+mod latch;
+mod once;
+mod semaphore;
+mod timer;
+
+pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrier};
+pub use event::Event;
+pub use latch::Latch;
+pub use once::{Once, OnceState};
+pub use semaphore::{OverRelease, Semaphore, SemaphorePermit};
+pub use timer::Timer;
