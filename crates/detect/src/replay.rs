@@ -23,8 +23,8 @@ use crate::model::{
 };
 use crate::order::{Acquisition, LockOrderGraph};
 use crate::selfwait::{self, Request};
-use crate::trace::{EventKind, Record, TraceEvent};
 use crate::stall;
+use crate::trace::{EventKind, Record, TraceEvent};
 use crate::waitfor::{WaitOn, Waiter};
 
 /// Counts of what was analyzed.
@@ -358,7 +358,9 @@ impl Replay<'_> {
                 self.findings.push(f);
             }
             EventKind::Block => {
-                let on = e.child.map_or(WaitOn::Anyone, |c| WaitOn::Thread(ThreadId(c)));
+                let on = e
+                    .child
+                    .map_or(WaitOn::Anyone, |c| WaitOn::Thread(ThreadId(c)));
                 let timed = e.how.as_deref() == Some("timed");
                 self.thread(t).blocked = blocked(on, timed);
             }

@@ -92,9 +92,11 @@ pub fn stuck(waiters: &[Waiter], live: &[ThreadId]) -> Vec<usize> {
             thread: w.thread.id,
             object: w.object,
             wakers: match w.on {
-                WaitOn::Lock => {
-                    Wakers::AnyOf(waits_for(waiters, i).map(|j| waiters[j].thread.id).collect())
-                }
+                WaitOn::Lock => Wakers::AnyOf(
+                    waits_for(waiters, i)
+                        .map(|j| waiters[j].thread.id)
+                        .collect(),
+                ),
                 WaitOn::Thread(t) => Wakers::AnyOf(vec![t]),
                 WaitOn::Anyone => Wakers::AnyLive,
             },
@@ -374,9 +376,22 @@ mod tests {
         let (f, who) = deadlock_of(&ws, &live, t(2), &info).expect("deadlock");
         assert_eq!(who, [0, 1]);
         assert_eq!(f.kind, Kind::Deadlock);
-        assert!(f.summary.starts_with("every live thread is blocked"), "{}", f.summary);
-        assert!(f.summary.contains("waits at Barrier \"o10\" holding Mutex \"o1\""), "{}", f.summary);
-        assert!(f.summary.contains("waits to lock Mutex \"o1\""), "{}", f.summary);
+        assert!(
+            f.summary.starts_with("every live thread is blocked"),
+            "{}",
+            f.summary
+        );
+        assert!(
+            f.summary
+                .contains("waits at Barrier \"o10\" holding Mutex \"o1\""),
+            "{}",
+            f.summary
+        );
+        assert!(
+            f.summary.contains("waits to lock Mutex \"o1\""),
+            "{}",
+            f.summary
+        );
         // The same from the other thread.
         let (g, _) = deadlock_of(&ws, &live, t(1), &info).expect("deadlock");
         assert_eq!(f.fingerprint, g.fingerprint);
@@ -396,7 +411,9 @@ mod tests {
 
     #[test]
     fn stall_fingerprint_ignores_how_many_threads_wait_at_the_same_place() {
-        let mut ws: Vec<Waiter> = (1..=3).map(|i| waiter(i, 10, WaitOn::Anyone, &[])).collect();
+        let mut ws: Vec<Waiter> = (1..=3)
+            .map(|i| waiter(i, 10, WaitOn::Anyone, &[]))
+            .collect();
         for w in &mut ws {
             w.site = Site::new("s.rs", 7, 1);
         }
@@ -415,7 +432,11 @@ mod tests {
         ];
         let (f, who) = deadlock_of(&ws, &[t(1), t(2), t(5)], t(1), &info).expect("deadlock");
         assert_eq!(who, [0, 1]);
-        assert!(f.summary.starts_with("2 threads are blocked"), "{}", f.summary);
+        assert!(
+            f.summary.starts_with("2 threads are blocked"),
+            "{}",
+            f.summary
+        );
         assert!(f.summary.contains("joins thread \"w2\""), "{}", f.summary);
         // A timed join ends by itself.
         let mut timed = ws.clone();

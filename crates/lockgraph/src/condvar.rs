@@ -105,7 +105,9 @@ impl Slices {
         b.tickets.retain(|&t| t != ticket);
         self.waiting
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        let Book { tickets, tokens, .. } = &mut *b;
+        let Book {
+            tickets, tokens, ..
+        } = &mut *b;
         tokens.retain(|&(at, _)| tickets.iter().any(|&t| t < at));
     }
 
@@ -270,7 +272,12 @@ impl Condvar {
         /// Leaves the ticket book even if the wait ends by a deadlock
         /// panic, and then gives the mutex (held again) back to the held
         /// set, so that `guard`'s unlock finds it.
-        struct Leave<'a>(&'a Slices, u64, &'a crate::rt::meta::Meta, &'static Location<'static>);
+        struct Leave<'a>(
+            &'a Slices,
+            u64,
+            &'a crate::rt::meta::Meta,
+            &'static Location<'static>,
+        );
         impl Drop for Leave<'_> {
             fn drop(&mut self) {
                 self.0.leave(self.1);

@@ -55,13 +55,13 @@ pub use lock_api::{
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard};
 pub use parking_lot::RawThreadId;
 pub use remutex::{MappedReentrantMutexGuard, ReentrantMutex, ReentrantMutexGuard};
-pub use sync::{
-    Barrier, BarrierWaitResult, BrokenBarrier, Event, Latch, Once, OnceState, OverRelease,
-    Semaphore, SemaphorePermit, Timer,
-};
 pub use rwlock::{
     MappedRwLockReadGuard, MappedRwLockWriteGuard, RwLock, RwLockReadGuard,
     RwLockUpgradableReadGuard, RwLockWriteGuard,
+};
+pub use sync::{
+    Barrier, BarrierWaitResult, BrokenBarrier, Event, Latch, Once, OnceState, OverRelease,
+    Semaphore, SemaphorePermit, Timer,
 };
 
 #[cfg(feature = "instrument")]

@@ -16,4 +16,6 @@ pub mod synthetic;
 pub mod write;
 
 pub use read::{ReadError, TraceReader};
-pub use record::{EventKind, Outcome, Record, SignalKind, TraceEvent, WaitSnapshot, FORMAT_VERSION};
+pub use record::{
+    EventKind, Outcome, Record, SignalKind, TraceEvent, WaitSnapshot, FORMAT_VERSION,
+};

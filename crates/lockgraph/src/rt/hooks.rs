@@ -663,7 +663,12 @@ pub(crate) fn once_self(meta: &Meta, owner: u64, site: Loc) {
     }) else {
         return;
     };
-    let f = selfwait::once_self(&thread, &meta.info(), Site::from_location(site), stack::capture());
+    let f = selfwait::once_self(
+        &thread,
+        &meta.info(),
+        Site::from_location(site),
+        stack::capture(),
+    );
     if let Some(message) = react::handle(f, true) {
         panic!("{message}");
     }

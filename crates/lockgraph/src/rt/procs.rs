@@ -39,7 +39,11 @@ pub(crate) fn unknown_thread_may_wake(known: &[i64]) -> bool {
             return true;
         };
         for entry in dir.flatten() {
-            let Some(tid) = entry.file_name().to_str().and_then(|s| s.parse::<i64>().ok()) else {
+            let Some(tid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<i64>().ok())
+            else {
                 continue;
             };
             if known.contains(&tid) {
@@ -69,7 +73,11 @@ pub(crate) fn unknown_thread_may_wake(known: &[i64]) -> bool {
 /// Whether a `/proc/<pid>/task/<tid>/syscall` line shows a `futex` call.
 #[cfg(target_os = "linux")]
 fn in_futex_wait(line: &str) -> bool {
-    let Some(nr) = line.split_whitespace().next().and_then(|n| n.parse::<i64>().ok()) else {
+    let Some(nr) = line
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse::<i64>().ok())
+    else {
         return false; // "running", or "-1 ..." (not in a system call)
     };
     nr == libc::SYS_futex
@@ -83,7 +91,8 @@ mod tests {
     fn a_sleeping_thread_may_wake_and_a_futex_waiter_may_not() {
         let me = current_tid();
         let pair = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
-        let sleeper = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(400)));
+        let sleeper =
+            std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(400)));
         std::thread::sleep(std::time::Duration::from_millis(100));
         // The sleeper alone makes the answer yes.
         assert!(unknown_thread_may_wake(&[me]));

@@ -144,7 +144,11 @@ impl Barrier {
         self.arrive(Location::caller(), Instant::now().checked_add(timeout))
     }
 
-    fn arrive(&self, site: Loc, deadline: Option<Instant>) -> Result<BarrierWaitResult, BrokenBarrier> {
+    fn arrive(
+        &self,
+        site: Loc,
+        deadline: Option<Instant>,
+    ) -> Result<BarrierWaitResult, BrokenBarrier> {
         let mut s = self.core.state.lock();
         if s.broken {
             return Err(BrokenBarrier);
@@ -171,7 +175,10 @@ impl Barrier {
             s.ended_broken &= !(1 << (round % 64));
             s.round += 1;
             self.core.wake_all();
-            return Ok(BarrierWaitResult { index, leader: true });
+            return Ok(BarrierWaitResult {
+                index,
+                leader: true,
+            });
         }
         drop(s);
         signal!(self.core, Arrive, 0, site);
@@ -194,7 +201,10 @@ impl Barrier {
         });
         std::mem::forget(guard);
         match done {
-            Some(Done::Ok) => Ok(BarrierWaitResult { index, leader: false }),
+            Some(Done::Ok) => Ok(BarrierWaitResult {
+                index,
+                leader: false,
+            }),
             Some(Done::Broken) => Err(BrokenBarrier),
             None => {
                 // Timed out: the barrier breaks for everyone.

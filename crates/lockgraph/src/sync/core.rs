@@ -54,7 +54,12 @@ pub(crate) struct Core<S> {
 
 impl<S> Core<S> {
     /// A primitive created at `created`, optionally named.
-    pub(crate) const fn new(state: S, kind: Kind, name: Option<&'static str>, created: Loc) -> Self {
+    pub(crate) const fn new(
+        state: S,
+        kind: Kind,
+        name: Option<&'static str>,
+        created: Loc,
+    ) -> Self {
         let _ = (kind, name, created);
         Core {
             state: Mutex::new(state),
@@ -140,23 +145,19 @@ impl<S> Core<S> {
             deadline,
         };
         let mut outcome = None;
-        hooks::wait_sliced(
-            &wait,
-            &|| self.meta.info(),
-            |d| {
-                let until = Instant::now() + d;
-                loop {
-                    if let Some(o) = ready(guard) {
-                        outcome = Some(o);
-                        return true;
-                    }
-                    if self.cv.wait_until(guard, until).timed_out() {
-                        outcome = ready(guard);
-                        return outcome.is_some();
-                    }
+        hooks::wait_sliced(&wait, &|| self.meta.info(), |d| {
+            let until = Instant::now() + d;
+            loop {
+                if let Some(o) = ready(guard) {
+                    outcome = Some(o);
+                    return true;
                 }
-            },
-        );
+                if self.cv.wait_until(guard, until).timed_out() {
+                    outcome = ready(guard);
+                    return outcome.is_some();
+                }
+            }
+        });
         let how = match outcome {
             Some(Done::Ok) => Outcome::Ok,
             Some(Done::Broken) => Outcome::Broken,

@@ -43,7 +43,15 @@ impl Event {
     #[track_caller]
     pub const fn new() -> Self {
         Event {
-            core: Core::new(Flag { set: false, sets: 0 }, Kind::Event, None, Location::caller()),
+            core: Core::new(
+                Flag {
+                    set: false,
+                    sets: 0,
+                },
+                Kind::Event,
+                None,
+                Location::caller(),
+            ),
         }
     }
 
@@ -52,7 +60,10 @@ impl Event {
     pub const fn named(name: &'static str) -> Self {
         Event {
             core: Core::new(
-                Flag { set: false, sets: 0 },
+                Flag {
+                    set: false,
+                    sets: 0,
+                },
                 Kind::Event,
                 Some(name),
                 Location::caller(),
@@ -117,6 +128,8 @@ impl Default for Event {
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event").field("set", &self.is_set()).finish()
+        f.debug_struct("Event")
+            .field("set", &self.is_set())
+            .finish()
     }
 }

@@ -198,6 +198,8 @@ impl Default for Once {
 
 impl fmt::Debug for Once {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Once").field("state", &self.state()).finish()
+        f.debug_struct("Once")
+            .field("state", &self.state())
+            .finish()
     }
 }

@@ -118,8 +118,9 @@ impl Semaphore {
 
     fn take(&self, site: Loc, deadline: Option<Instant>) -> Option<SemaphorePermit<'_>> {
         let mut s = self.core.state.lock();
-        self.core
-            .wait(&mut s, site, deadline, Waker::Anyone, |n| (*n > 0).then_some(Done::Ok))?;
+        self.core.wait(&mut s, site, deadline, Waker::Anyone, |n| {
+            (*n > 0).then_some(Done::Ok)
+        })?;
         *s -= 1;
         drop(s);
         Some(self.permit(site))
