@@ -13,8 +13,10 @@
 //! - [`waitfor`]: cycles in the wait-for relation (real deadlocks).
 //! - [`selfwait`]: a thread acquiring what it already holds.
 //! - [`stall`]: deadlocks over any primitive, by graph reduction over wakers.
+//! - [`hazard`]: blocking while holding a lock, and leaked locks and permits.
 
 pub mod finding;
+pub mod hazard;
 pub mod model;
 pub mod order;
 pub mod replay;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::finding::{Finding, Fingerprint, Kind, Severity};
+use crate::hazard::{self, Blocking, Leak};
 use crate::model::{
     chain_hash, thread_object, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, StackRef,
     ThreadId, ThreadInfo, THREAD_OBJECTS,
@@ -81,6 +82,8 @@ struct ThreadState {
     exited: bool,
     /// Where this thread was spawned, if the trace says.
     spawned_at: Option<u64>,
+    /// Semaphore permits taken and not given back: (semaphore, site).
+    permits: Vec<(u64, u64)>,
 }
 
 /// The replay of one trace.
@@ -195,6 +198,7 @@ impl Replay<'_> {
                 blocked: None,
                 exited: false,
                 spawned_at: None,
+                permits: Vec::new(),
             }
         })
     }
@@ -338,6 +342,8 @@ impl Replay<'_> {
             }
             EventKind::Join => {
                 if let Some(child) = e.child {
+                    let info = self.object(thread_object(ThreadId(child)).0);
+                    self.blocking(t, Blocking::On(&info), e.site);
                     let on = WaitOn::Thread(ThreadId(child));
                     self.thread(t).blocked = Some(Blocked {
                         object: thread_object(ThreadId(child)).0,
@@ -358,19 +364,47 @@ impl Replay<'_> {
                 self.findings.push(f);
             }
             EventKind::Block => {
+                let info = self.object(o);
+                if matches!(
+                    info.kind,
+                    ObjectKind::Event | ObjectKind::Barrier | ObjectKind::Latch
+                ) {
+                    self.blocking(t, Blocking::On(&info), e.site);
+                }
                 let on = e
                     .child
                     .map_or(WaitOn::Anyone, |c| WaitOn::Thread(ThreadId(c)));
                 let timed = e.how.as_deref() == Some("timed");
                 self.thread(t).blocked = blocked(on, timed);
             }
+            EventKind::Sleep => self.blocking(t, Blocking::Sleep, e.site),
+            EventKind::Take => {
+                let site = e.site.unwrap_or(0);
+                self.thread(t).permits.push((o, site));
+            }
+            EventKind::Give => {
+                let ts = self.thread(t);
+                if let Some(i) = ts.permits.iter().rposition(|p| p.0 == o) {
+                    ts.permits.remove(i);
+                } else {
+                    // Given back by a thread that did not take it: the
+                    // taker's entry goes (the lowest thread id that has one).
+                    let mut ids: Vec<u64> = self.threads.keys().copied().collect();
+                    ids.sort_unstable();
+                    for id in ids {
+                        let ts = self.threads.get_mut(&id).expect("known");
+                        if let Some(i) = ts.permits.iter().rposition(|p| p.0 == o) {
+                            ts.permits.remove(i);
+                            break;
+                        }
+                    }
+                }
+            }
             EventKind::TryFail
             | EventKind::Notify
             | EventKind::Repeat
             | EventKind::Unblock
-            | EventKind::Signal
-            | EventKind::Take
-            | EventKind::Give => {}
+            | EventKind::Signal => {}
             EventKind::Release => self.release(t, o),
             EventKind::Remode => {
                 let ts = self.thread(t);
@@ -379,11 +413,30 @@ impl Replay<'_> {
                     rechain(&mut ts.held, i);
                 }
             }
-            EventKind::Drop => self.graph.remove_object(ObjectId(o)),
+            EventKind::Drop => {
+                let ts = self.thread(t);
+                if let Some(i) = ts.held.iter().rposition(|h| h.object == o) {
+                    // Destroyed while this thread held it: a forgotten guard.
+                    let h = ts.held.remove(i);
+                    rechain(&mut ts.held, i);
+                    let thread = ts.info.clone();
+                    let f = hazard::lock_leak(
+                        &thread,
+                        &self.object(o),
+                        self.site(Some(h.site)),
+                        Leak::Destroyed,
+                    );
+                    self.findings.push(f);
+                } else {
+                    self.graph.remove_object(ObjectId(o));
+                }
+            }
             EventKind::CvWait => {
                 if let Some(m) = e.mutex {
                     self.release(t, m);
                 }
+                let info = self.object(o);
+                self.blocking(t, Blocking::On(&info), e.site);
                 let timed = e.how.as_deref() == Some("timed");
                 self.thread(t).blocked = blocked(WaitOn::Anyone, timed);
             }
@@ -395,8 +448,53 @@ impl Replay<'_> {
                 }
             }
             EventKind::Exit => {
-                self.thread(t).exited = true;
+                let ts = self.thread(t);
+                ts.exited = true;
+                let thread = ts.info.clone();
+                let held: Vec<(u64, u64)> = ts
+                    .held
+                    .drain(..)
+                    .map(|h| (h.object, h.site))
+                    .chain(ts.permits.drain(..))
+                    .collect();
+                for (obj, site) in held {
+                    let f = hazard::lock_leak(
+                        &thread,
+                        &self.object(obj),
+                        self.site(Some(site)),
+                        Leak::ThreadEnded,
+                    );
+                    self.findings.push(f);
+                }
             }
+        }
+    }
+
+    /// A `blocking_while_holding` warning if thread `t` holds a lock as it blocks.
+    fn blocking(&mut self, t: u64, what: Blocking<'_>, site: Option<u64>) {
+        let raw: Vec<Held> = self.thread(t).held.clone();
+        if raw.is_empty() {
+            return;
+        }
+        let held: Vec<HeldLock> = raw
+            .iter()
+            .map(|h| HeldLock {
+                object: ObjectId(h.object),
+                mode: h.mode,
+                site: self.site(Some(h.site)),
+            })
+            .collect();
+        let thread = self.thread(t).info.clone();
+        let info = |h: &HeldLock| self.object(h.object.0);
+        if let Some(f) = hazard::blocking_while_holding(
+            &thread,
+            &held,
+            &info,
+            what,
+            self.site(site),
+            self.stack(site),
+        ) {
+            self.findings.push(f);
         }
     }
 

@@ -262,6 +262,7 @@ impl Condvar {
         e.flag = deadline.is_some();
         hooks::note(e);
         hooks::release(raw.meta());
+        hooks::blocking(hooks::BlockingOn::Object(&|| self.meta.info()), site);
         let wait = Wait {
             object: ObjectId(cv_id),
             on: WaitOn::Anyone,

@@ -10,8 +10,17 @@ use std::panic::Location;
 use std::sync::Arc;
 
 pub use std::thread::{
-    current, panicking, park, park_timeout, sleep, yield_now, Result, Thread, ThreadId,
+    current, panicking, park, park_timeout, yield_now, Result, Thread, ThreadId,
 };
+
+/// Sleeps like `std::thread::sleep`; sleeping while holding a lock is a
+/// `blocking_while_holding` warning, and the sleep is recorded in traces.
+#[track_caller]
+pub fn sleep(dur: std::time::Duration) {
+    #[cfg(feature = "instrument")]
+    crate::rt::hooks::blocking(crate::rt::hooks::BlockingOn::Sleep, Location::caller());
+    std::thread::sleep(dur);
+}
 
 /// An owned permission to join a thread (std's, plus the runtime's id of the thread).
 ///
@@ -65,8 +74,12 @@ impl<T> JoinHandle<T> {
         #[cfg(feature = "instrument")]
         {
             let site = Location::caller();
-            crate::rt::hooks::joining(self.id, self.inner.thread().id() == current().id(), site);
+            let is_self = self.inner.thread().id() == current().id();
+            crate::rt::hooks::joining(self.id, is_self, site);
             let name = self.inner.thread().name().map(crate::rt::meta::intern);
+            if !is_self {
+                crate::rt::hooks::join_blocking(self.id, name, self.spawned, site);
+            }
             let finished = &self.finished;
             crate::rt::hooks::join_wait(self.id, name, self.spawned, site, &|d| {
                 finished.wait_for(d)

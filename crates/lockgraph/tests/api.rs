@@ -222,12 +222,22 @@ fn arc_guards() {
 }
 
 #[test]
-fn a_lock_dropped_while_held_by_a_forgotten_guard_is_harmless() {
+fn a_lock_destroyed_under_a_forgotten_guard_is_a_lock_leak_and_leaves_the_held_set() {
     let m = Box::new(Mutex::named("forgotten", ()));
     std::mem::forget(m.lock());
     drop(m);
-    // The held entry outlives the lock; it holds no pointer into it.
+    // The entry goes with the lock (it held no pointer into it).
     let other = Mutex::named("after", ());
     let _g = other.lock();
-    assert_eq!(held_names(), ["forgotten", "after"]);
+    assert_eq!(held_names(), ["after"]);
+    let leak = lockgraph::findings()
+        .into_iter()
+        .find(|f| f.kind == lockgraph::Kind::LockLeak && f.summary.contains("\"forgotten\""))
+        .expect("a lock_leak warning");
+    assert_eq!(leak.severity, lockgraph::Severity::Warning);
+    assert!(leak.summary.contains("destroyed while"), "{}", leak.summary);
+    assert!(
+        leak.evidence[0].site.file.ends_with("api.rs"),
+        "the acquisition site"
+    );
 }

@@ -324,6 +324,7 @@ fn event_kind(name: &str) -> Option<EventKind> {
         "signal" => EventKind::Signal,
         "take" => EventKind::Take,
         "give" => EventKind::Give,
+        "sleep" => EventKind::Sleep,
         _ => return None,
     })
 }
@@ -396,7 +397,7 @@ fn event_record(f: EventFields<'_>) -> Result<Record, String> {
     };
     let needs_object = !matches!(
         kind,
-        EventKind::Spawn | EventKind::Join | EventKind::Exit | EventKind::Repeat
+        EventKind::Spawn | EventKind::Join | EventKind::Exit | EventKind::Repeat | EventKind::Sleep
     );
     if needs_object && e.object.is_none() {
         return Err(format!("event \"{ev}\" is missing \"o\""));

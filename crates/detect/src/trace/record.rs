@@ -57,6 +57,8 @@ pub enum EventKind {
     Take,
     /// The thread gave a semaphore permit back.
     Give,
+    /// The thread sleeps (through `lockgraph::thread::sleep`).
+    Sleep,
 }
 
 /// How a wait on a semaphore, event, barrier, latch or once ended.

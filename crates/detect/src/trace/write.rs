@@ -57,6 +57,7 @@ fn event_str(k: EventKind) -> &'static str {
         EventKind::Signal => "signal",
         EventKind::Take => "take",
         EventKind::Give => "give",
+        EventKind::Sleep => "sleep",
     }
 }
 

@@ -66,6 +66,7 @@ pub(crate) fn register_thread(chosen: Option<u64>) -> Arc<Shared> {
         tid: super::procs::current_tid(),
     });
     GLOBAL.lock().threads.push(shared.clone());
+    super::record::install_at_exit();
     if super::record::recording() {
         super::record::thread_record(id.0, shared.thread.name.as_deref());
     }

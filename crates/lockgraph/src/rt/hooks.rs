@@ -12,6 +12,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use lockgraph_detect::hazard;
 use lockgraph_detect::selfwait::{self, Request};
 use lockgraph_detect::trace::EventKind;
 use lockgraph_detect::waitfor::{WaitOn, Waiter};
@@ -529,7 +530,28 @@ pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
     }
     if still_locked {
         let info = describe(id, meta.kind(), meta.created, meta.name);
-        GLOBAL.lock().graph.ensure_object(ObjectId(id), || info);
+        // Held by this thread: its guard was forgotten. The entry goes (the
+        // lock is gone, nobody can wait for it) and the leak is reported.
+        let leaked = local::with(|l| {
+            let i = l.held.iter().rposition(|h| h.id == id)?;
+            let h = l.held.remove(i);
+            l.rechain_from(i);
+            Some((l.thread(), h.site))
+        })
+        .flatten();
+        GLOBAL
+            .lock()
+            .graph
+            .ensure_object(ObjectId(id), || info.clone());
+        if let Some((thread, site)) = leaked {
+            let f = hazard::lock_leak(
+                &thread,
+                &info,
+                Site::from_location(site),
+                hazard::Leak::Destroyed,
+            );
+            let _ = react::handle(f, false);
+        }
     } else if meta.flags.load(Ordering::Relaxed) & IN_GRAPH != 0 {
         GLOBAL.lock().graph.remove_object(ObjectId(id));
     }
@@ -575,6 +597,17 @@ pub(crate) fn joining(child: u64, is_self: bool, site: Loc) {
     }
 }
 
+/// A join of thread `child` (not the current one) starts: blocking while holding?
+pub(crate) fn join_blocking(child: u64, name: Option<&'static str>, spawned: Loc, site: Loc) {
+    let info = || ObjectInfo {
+        id: lockgraph_detect::model::thread_object(lockgraph_detect::ThreadId(child)),
+        kind: lockgraph_detect::ObjectKind::Thread,
+        name: name.map(Into::into),
+        site: Site::from_location(spawned),
+    };
+    blocking(BlockingOn::Object(&info), site);
+}
+
 /// This thread took a permit of semaphore `meta` at `site`.
 pub(crate) fn took_permit(meta: &Meta, site: Loc) {
     if !config::enabled() {
@@ -604,12 +637,21 @@ pub(crate) fn gave_permit(meta: &Meta, site: Loc) {
     if !config::enabled() {
         return;
     }
-    local::with(|l| {
-        if let Some(i) = l.permits.iter().rposition(|p| p.id == id) {
-            l.permits.remove(i);
-        }
+    let mine = local::with(|l| {
         l.record(RawEvent::new(EventKind::Give, id, None, Some(site)));
+        match l.permits.iter().rposition(|p| p.id == id) {
+            Some(i) => {
+                l.permits.remove(i);
+                true
+            }
+            None => false,
+        }
     });
+    // A permit given back by a thread that did not take one (a semaphore
+    // used as a signal): the taker's entry goes, as for a guard sent away.
+    if mine == Some(false) {
+        global::orphan_release(id);
+    }
 }
 
 /// The calling thread's runtime id (0 when detection is off).
@@ -685,4 +727,87 @@ pub(crate) fn held_again(meta: &Meta, mode: Mode, site: Loc) {
         let chain = l.next_chain(id, mode);
         l.push(meta, id, chain, mode, site);
     });
+}
+
+/// What a thread is about to block on, for [`blocking`].
+pub(crate) enum BlockingOn<'a> {
+    /// A wait on this object.
+    Object(&'a dyn Fn() -> ObjectInfo),
+    /// A sleep.
+    Sleep,
+}
+
+/// A blocking wait (or sleep) starts at `site`: a `blocking_while_holding`
+/// warning if the thread holds any lock.
+pub(crate) fn blocking(what: BlockingOn<'_>, site: Loc) {
+    if !config::enabled() {
+        return;
+    }
+    let Some((thread, held, infos)) = local::with(|l| {
+        if matches!(what, BlockingOn::Sleep) {
+            l.record(RawEvent::new(EventKind::Sleep, 0, None, Some(site)));
+        }
+        if l.held.is_empty() {
+            return None;
+        }
+        let held: Vec<_> = l.held.iter().map(|h| h.to_detect()).collect();
+        let infos: Vec<ObjectInfo> = l
+            .held
+            .iter()
+            .map(|h| super::meta::describe(h.id, h.kind, h.created, h.name))
+            .collect();
+        Some((l.thread(), held, infos))
+    })
+    .flatten() else {
+        return;
+    };
+    let info = |h: &lockgraph_detect::HeldLock| {
+        infos
+            .iter()
+            .find(|o| o.id == h.object)
+            .cloned()
+            .unwrap_or_else(|| {
+                super::meta::describe(h.object.0, lockgraph_detect::ObjectKind::Mutex, site, None)
+            })
+    };
+    let object;
+    let what = match what {
+        BlockingOn::Object(f) => {
+            object = f();
+            hazard::Blocking::On(&object)
+        }
+        BlockingOn::Sleep => hazard::Blocking::Sleep,
+    };
+    if let Some(f) = hazard::blocking_while_holding(
+        &thread,
+        &held,
+        &info,
+        what,
+        Site::from_location(site),
+        stack::capture(),
+    ) {
+        if let Some(message) = react::handle(f, false) {
+            panic!("{message}");
+        }
+    }
+}
+
+/// Reports `lock_leak` warnings for what the thread still holds as it
+/// ends (or ends the process), and forgets them.
+pub(crate) fn thread_ending(l: &mut Local) {
+    let Some(thread) = l.thread_if_registered() else {
+        return;
+    };
+    let leaked: Vec<local::Held> = l.held.drain(..).chain(l.permits.drain(..)).collect();
+    for h in leaked {
+        let info = super::meta::describe(h.id, h.kind, h.created, h.name);
+        let f = hazard::lock_leak(
+            &thread,
+            &info,
+            Site::from_location(h.site),
+            hazard::Leak::ThreadEnded,
+        );
+        // A warning: reported, never a panic (the thread is ending).
+        let _ = react::handle(f, false);
+    }
 }

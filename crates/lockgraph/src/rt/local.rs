@@ -60,6 +60,8 @@ const PROBES: usize = 4;
 
 /// The state of one thread.
 pub(crate) struct Local {
+    /// [`Local::end`] ran.
+    ended: bool,
     pub(crate) held: Vec<Held>,
     /// Semaphore permits this thread took and has not given back: not
     /// locks (they add no order edges), but held, for reports.
@@ -98,7 +100,7 @@ const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { held: Vec::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
+        RefCell::new(Local { ended: false, held: Vec::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
     };
 }
 
@@ -294,6 +296,16 @@ impl Local {
         }
     }
 
+    /// The thread, if it ever registered (without registering it now).
+    pub(crate) fn thread_if_registered(&self) -> Option<ThreadInfo> {
+        self.shared.as_ref().map(|s| s.thread.clone())
+    }
+
+    /// Recomputes chain hashes from entry `from` up.
+    pub(crate) fn rechain_from(&mut self, from: usize) {
+        self.rechain(from);
+    }
+
     pub(crate) fn thread(&mut self) -> ThreadInfo {
         self.shared().thread.clone()
     }
@@ -321,16 +333,20 @@ impl Local {
         s.pending.store(false, Ordering::Relaxed);
         let mut g = GLOBAL.lock();
         let held = &mut self.held;
+        let permits = &mut self.permits;
         let mut changed = false;
-        g.orphans
-            .retain(|&id| match held.iter().rposition(|h| h.id == id) {
-                Some(i) => {
-                    held.remove(i);
-                    changed = true;
-                    false
-                }
-                None => true,
-            });
+        g.orphans.retain(|&id| {
+            if let Some(i) = held.iter().rposition(|h| h.id == id) {
+                held.remove(i);
+                changed = true;
+                false
+            } else if let Some(i) = permits.iter().rposition(|h| h.id == id) {
+                permits.remove(i);
+                false
+            } else {
+                true
+            }
+        });
         drop(g);
         if changed {
             self.rechain(0);
@@ -473,8 +489,17 @@ impl Local {
     }
 }
 
-impl Drop for Local {
-    fn drop(&mut self) {
+impl Local {
+    /// The thread ends (or ends the process): records its exit and reports
+    /// what it still holds. Runs once.
+    pub(crate) fn end(&mut self) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        if self.shared.is_some() {
+            self.claim_orphans();
+        }
         if self.rec.is_some() {
             self.record(RawEvent::new(
                 lockgraph_detect::trace::EventKind::Exit,
@@ -483,6 +508,13 @@ impl Drop for Local {
                 None,
             ));
         }
+        super::hooks::thread_ending(self);
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        self.end();
         if let Some(s) = self.shared.take() {
             global::unregister_thread(&s);
         }

@@ -171,7 +171,7 @@ impl Sink {
         ev.mode = e.mode;
         match e.kind {
             EventKind::Spawn | EventKind::Join => ev.child = Some(e.extra),
-            EventKind::Exit => {}
+            EventKind::Exit | EventKind::Sleep => {}
             // Compressed in the recording thread: k events, n more times.
             EventKind::Repeat => {
                 ev.k = Some(e.object);
@@ -333,17 +333,31 @@ pub(crate) fn start(path: &Path) -> io::Result<PathBuf> {
     Ok(file_path)
 }
 
-extern "C" fn flush_at_exit() {
-    // The exiting thread's own counts live in its thread-local state.
-    super::local::with(|l| l.publish_pending());
+/// At process exit: the exiting thread ends (its leaks are reported, its
+/// exit recorded; the main thread's thread-locals are never destroyed), then
+/// the trace is flushed.
+extern "C" fn at_exit() {
+    super::local::with(|l| {
+        l.end();
+        // The exiting thread's own counts live in its thread-local state.
+        l.publish_pending();
+    });
     flush();
 }
 
+/// Registers [`at_exit`] once per process.
+pub(crate) fn install_at_exit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Safety: registering a plain extern "C" function with atexit is always sound.
+        unsafe {
+            libc::atexit(at_exit);
+        }
+    });
+}
+
 fn install_exit_hooks() {
-    // Safety: registering a plain extern "C" function with atexit is always sound.
-    unsafe {
-        libc::atexit(flush_at_exit);
-    }
+    install_at_exit();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         previous(info);

@@ -136,7 +136,16 @@ impl<S> Core<S> {
                 WaitOn::Thread(ThreadId(t))
             }
         };
+        // Recorded first, so the trace shows the wait a warning is about.
         hooks::note(e);
+        if matches!(
+            self.meta.kind(),
+            lockgraph_detect::ObjectKind::Event
+                | lockgraph_detect::ObjectKind::Barrier
+                | lockgraph_detect::ObjectKind::Latch
+        ) {
+            hooks::blocking(hooks::BlockingOn::Object(&|| self.meta.info()), site);
+        }
         let wait = Wait {
             object: ObjectId(id),
             on,
