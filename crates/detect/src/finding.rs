@@ -177,6 +177,8 @@ pub enum Op {
     Acquires,
     /// The thread is blocked trying to acquire the object.
     BlockedOn,
+    /// The thread notified or set the object (with nobody waiting to see it).
+    Signals,
 }
 
 impl Op {
@@ -186,6 +188,7 @@ impl Op {
             Op::Holds => "holds",
             Op::Acquires => "acquires",
             Op::BlockedOn => "blocked_on",
+            Op::Signals => "signals",
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::order::{Acquisition, LockOrderGraph};
 use crate::selfwait::{self, Request};
 use crate::stall;
 use crate::trace::{EventKind, Record, TraceEvent};
-use crate::waitfor::{WaitOn, Waiter};
+use crate::waitfor::{Missed, WaitOn, Waiter};
 
 /// Counts of what was analyzed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -70,6 +70,8 @@ struct Blocked {
     site: u64,
     on: WaitOn,
     timed: bool,
+    /// (site, thread) of a notification nobody waited for, made before this wait.
+    missed: Option<(u64, u64)>,
 }
 
 struct ThreadState {
@@ -98,6 +100,18 @@ pub struct Replay<'a> {
     findings: Vec<Finding>,
     /// Threads of deadlocks the live runtime recorded.
     reported: FxHashSet<u64>,
+    /// Locks held by threads that ended.
+    leaked: Vec<ObjectId>,
+    /// Per semaphore: permits given back by threads that held none, not yet
+    /// matched with a taker (the live runtime's orphan releases).
+    orphan_gives: FxHashMap<u64, u64>,
+    /// Permits still held by threads when they ended: leaks, unless a give
+    /// by another thread later in the file matches them.
+    ended_with_permits: Vec<(ThreadInfo, u64, u64)>,
+    /// Per object: (site, thread) of the last notification nobody waited for.
+    lost: FxHashMap<u64, (u64, u64)>,
+    /// Per event: (site, thread) of its last `set`, and whether a waiter saw it.
+    set_at: FxHashMap<u64, (u64, u64, bool)>,
 }
 
 /// A stable 64-bit hash of a class key, used as the class's node id.
@@ -126,6 +140,11 @@ impl Analyzer {
             written: FxHashSet::default(),
             findings: Vec::new(),
             reported: FxHashSet::default(),
+            lost: FxHashMap::default(),
+            set_at: FxHashMap::default(),
+            leaked: Vec::new(),
+            orphan_gives: FxHashMap::default(),
+            ended_with_permits: Vec::new(),
         }
     }
 
@@ -269,6 +288,10 @@ impl Replay<'_> {
                             })
                             .collect(),
                         stack: self.stack(Some(w.s)),
+                        missed: w.missed.map(|(s, t)| Missed {
+                            site: self.site(Some(s)),
+                            by: self.thread(t).info.clone(),
+                        }),
                     })
                     .collect();
                 // Every thread of a confirmed deadlock was blocked when it
@@ -285,7 +308,9 @@ impl Replay<'_> {
     /// Reports the deadlocks among `waiters` that threads `of` are part of.
     fn deadlock(&mut self, waiters: &[Waiter], live: &[ThreadId], of: &[ThreadId]) {
         for &t in of {
-            if let Some((f, _)) = stall::deadlock_of(waiters, live, t, &|id| self.object(id.0)) {
+            if let Some((f, _)) =
+                stall::deadlock_of(waiters, live, &self.leaked, t, &|id| self.object(id.0))
+            {
                 if !self.findings.iter().any(|x| x.fingerprint == f.fingerprint) {
                     self.findings.push(f);
                 }
@@ -299,6 +324,7 @@ impl Replay<'_> {
         let mode = e.mode.unwrap_or(Mode::Exclusive);
         // Any event of a thread means it is running: a wait it started is over.
         self.thread(t).blocked = None;
+        let missed = self.lost.get(&o).copied();
         let blocked = |on: WaitOn, timed: bool| {
             Some(Blocked {
                 object: o,
@@ -306,6 +332,7 @@ impl Replay<'_> {
                 site: e.site.unwrap_or(0),
                 on,
                 timed,
+                missed,
             })
         };
         match e.kind {
@@ -347,6 +374,7 @@ impl Replay<'_> {
                     let on = WaitOn::Thread(ThreadId(child));
                     self.thread(t).blocked = Some(Blocked {
                         object: thread_object(ThreadId(child)).0,
+                        missed: None,
                         ..blocked(on, false).expect("some")
                     });
                 }
@@ -380,7 +408,12 @@ impl Replay<'_> {
             EventKind::Sleep => self.blocking(t, Blocking::Sleep, e.site),
             EventKind::Take => {
                 let site = e.site.unwrap_or(0);
-                self.thread(t).permits.push((o, site));
+                match self.orphan_gives.get_mut(&o) {
+                    // Given back already (events of different threads are
+                    // not in time order): it is no longer held.
+                    Some(n) if *n > 0 => *n -= 1,
+                    _ => self.thread(t).permits.push((o, site)),
+                }
             }
             EventKind::Give => {
                 let ts = self.thread(t);
@@ -391,20 +424,48 @@ impl Replay<'_> {
                     // taker's entry goes (the lowest thread id that has one).
                     let mut ids: Vec<u64> = self.threads.keys().copied().collect();
                     ids.sort_unstable();
+                    let mut claimed = false;
                     for id in ids {
                         let ts = self.threads.get_mut(&id).expect("known");
                         if let Some(i) = ts.permits.iter().rposition(|p| p.0 == o) {
                             ts.permits.remove(i);
+                            claimed = true;
                             break;
                         }
                     }
+                    if !claimed {
+                        *self.orphan_gives.entry(o).or_insert(0) += 1;
+                    }
                 }
             }
-            EventKind::TryFail
-            | EventKind::Notify
-            | EventKind::Repeat
-            | EventKind::Unblock
-            | EventKind::Signal => {}
+            EventKind::Notify => {
+                if e.woken == Some(0) {
+                    self.lost.insert(o, (e.site.unwrap_or(0), t));
+                } else {
+                    self.lost.remove(&o);
+                }
+            }
+            EventKind::Signal => match e.how.as_deref() {
+                Some("set") => {
+                    let seen = e.woken.unwrap_or(0) > 0;
+                    self.set_at.insert(o, (e.site.unwrap_or(0), t, seen));
+                    self.lost.remove(&o);
+                }
+                Some("clear") => {
+                    if let Some((s, by, false)) = self.set_at.remove(&o) {
+                        self.lost.insert(o, (s, by));
+                    }
+                }
+                _ => {}
+            },
+            EventKind::Unblock => {
+                if e.how.as_deref() == Some("ok") {
+                    if let Some(x) = self.set_at.get_mut(&o) {
+                        x.2 = true;
+                    }
+                }
+            }
+            EventKind::TryFail | EventKind::Repeat => {}
             EventKind::Release => self.release(t, o),
             EventKind::Remode => {
                 let ts = self.thread(t);
@@ -451,12 +512,12 @@ impl Replay<'_> {
                 let ts = self.thread(t);
                 ts.exited = true;
                 let thread = ts.info.clone();
-                let held: Vec<(u64, u64)> = ts
-                    .held
-                    .drain(..)
-                    .map(|h| (h.object, h.site))
-                    .chain(ts.permits.drain(..))
-                    .collect();
+                let locks: Vec<u64> = ts.held.iter().map(|h| h.object).collect();
+                let permits: Vec<(u64, u64)> = ts.permits.drain(..).collect();
+                let held: Vec<(u64, u64)> = ts.held.drain(..).map(|h| (h.object, h.site)).collect();
+                self.ended_with_permits
+                    .extend(permits.into_iter().map(|(o, s)| (thread.clone(), o, s)));
+                self.leaked.extend(locks.into_iter().map(ObjectId));
                 for (obj, site) in held {
                     let f = hazard::lock_leak(
                         &thread,
@@ -696,7 +757,31 @@ impl Replay<'_> {
                         })
                         .collect(),
                     stack: self.stack(Some(b.site)),
+                    missed: b.missed.map(|(s, t)| Missed {
+                        site: self.site(Some(s)),
+                        by: self.threads.get(&t).map_or(
+                            ThreadInfo {
+                                id: ThreadId(t),
+                                name: None,
+                            },
+                            |ts| ts.info.clone(),
+                        ),
+                    }),
                 });
+            }
+        }
+        for (thread, o, s) in std::mem::take(&mut self.ended_with_permits) {
+            match self.orphan_gives.get_mut(&o) {
+                Some(n) if *n > 0 => *n -= 1,
+                _ => {
+                    let f = hazard::lock_leak(
+                        &thread,
+                        &self.object(o),
+                        self.site(Some(s)),
+                        Leak::ThreadEnded,
+                    );
+                    self.findings.push(f);
+                }
             }
         }
         let of: Vec<ThreadId> = waiters

@@ -27,6 +27,8 @@ pub enum Wakers {
     AnyOf(Vec<ThreadId>),
     /// Any live thread (an event, a latch, a barrier, a condvar).
     AnyLive,
+    /// Nobody: a lock whose holder ended without releasing it.
+    Nobody,
 }
 
 /// One blocked thread, as the reduction needs it.
@@ -63,6 +65,7 @@ pub fn deadlocked(blocked: &[Blocked], live: &[ThreadId]) -> Vec<usize> {
                             .any(|&h| h != b.thread && !member(h, &in_set))
                 }
                 Wakers::AnyLive => live.iter().any(|&t| t != b.thread && !member(t, &in_set)),
+                Wakers::Nobody => false,
             };
             if wakeable {
                 in_set[i] = false;
@@ -82,9 +85,10 @@ pub fn deadlocked(blocked: &[Blocked], live: &[ThreadId]) -> Vec<usize> {
 
 /// The waiters nobody can wake, given the `live` threads: [`deadlocked`]
 /// over the wakers each wait has. A lock's wakers are the blocked threads
-/// holding it in a conflicting mode (a lock no blocked thread holds is held
-/// by a running thread, or by nobody: its wait can end).
-pub fn stuck(waiters: &[Waiter], live: &[ThreadId]) -> Vec<usize> {
+/// holding it in a conflicting mode; a lock no blocked thread holds is held
+/// by a running thread, or by nobody (its wait can end), unless it is in
+/// `leaked`: locks whose holder ended without releasing them.
+pub fn stuck(waiters: &[Waiter], live: &[ThreadId], leaked: &[ObjectId]) -> Vec<usize> {
     let blocked: Vec<Blocked> = waiters
         .iter()
         .enumerate()
@@ -92,11 +96,16 @@ pub fn stuck(waiters: &[Waiter], live: &[ThreadId]) -> Vec<usize> {
             thread: w.thread.id,
             object: w.object,
             wakers: match w.on {
-                WaitOn::Lock => Wakers::AnyOf(
-                    waits_for(waiters, i)
+                WaitOn::Lock => {
+                    let holders: Vec<ThreadId> = waits_for(waiters, i)
                         .map(|j| waiters[j].thread.id)
-                        .collect(),
-                ),
+                        .collect();
+                    if holders.is_empty() && leaked.contains(&w.object) {
+                        Wakers::Nobody
+                    } else {
+                        Wakers::AnyOf(holders)
+                    }
+                }
                 WaitOn::Thread(t) => Wakers::AnyOf(vec![t]),
                 WaitOn::Anyone => Wakers::AnyLive,
             },
@@ -115,6 +124,7 @@ pub fn stuck(waiters: &[Waiter], live: &[ThreadId]) -> Vec<usize> {
 pub fn deadlock_of(
     waiters: &[Waiter],
     live: &[ThreadId],
+    leaked: &[ObjectId],
     thread: ThreadId,
     object: &dyn Fn(ObjectId) -> ObjectInfo,
 ) -> Option<(Finding, Vec<usize>)> {
@@ -122,11 +132,65 @@ pub fn deadlock_of(
         let f = crate::waitfor::finding(waiters, &cycle, object);
         return Some((f, cycle));
     }
-    let stuck = stuck(waiters, live);
+    let stuck = stuck(waiters, live, leaked);
     if !stuck.iter().any(|&i| waiters[i].thread.id == thread) {
         return None;
     }
+    let mut order = stuck.clone();
+    order.sort_by_key(|&i| waiters[i].thread.id);
+    if let Some(&i) = order.iter().find(|&&i| waiters[i].missed.is_some()) {
+        return Some((missed_finding(&waiters[i], object), stuck));
+    }
     Some((finding(waiters, &stuck, live, object), stuck))
+}
+
+/// The `missed_notification` finding for a wait nothing can end that began
+/// after a notification nobody was waiting for.
+pub fn missed_finding(w: &Waiter, object: &dyn Fn(ObjectId) -> ObjectInfo) -> Finding {
+    let Some(missed) = &w.missed else {
+        unreachable!("called for a wait that missed a notification")
+    };
+    let what = object(w.object);
+    let mut cast = Cast::default();
+    let by = cast.thread(&missed.by);
+    let t = cast.thread(&w.thread);
+    cast.object(&what);
+    let mut first = Evidence::new(by, w.object, Op::Signals, missed.site.clone());
+    let (happened, fix) = if what.kind == ObjectKind::Event {
+        first.note = Some("set here, then cleared before any waiter saw it".to_owned());
+        (
+            format!("{} was set at {} and cleared before any waiter saw it", what.label(), missed.site),
+            "fix: do not clear an event a waiter may not have seen; or wait on a condvar with a predicate on shared state",
+        )
+    } else {
+        first.note = Some("notified here; nobody was waiting yet".to_owned());
+        (
+            format!("{} notified {} at {} when nobody was waiting", missed.by.label(), what.label(), missed.site),
+            "fix: wait with a predicate on shared state (`wait_while`), set under the condvar's mutex before notifying; or hold the mutex before starting the notifier",
+        )
+    };
+    let mut second = Evidence::new(t, w.object, Op::BlockedOn, w.site.clone());
+    second.note = Some("waits here for a notification that already happened".to_owned());
+    second.stack = w.stack.clone();
+    let key = what.class_key();
+    let (n, s) = (missed.site.to_string(), w.site.to_string());
+    Finding {
+        kind: Kind::MissedNotification,
+        severity: Severity::Error,
+        summary: format!(
+            "{happened}; {} then waited at {} and nothing can wake it",
+            w.thread.label(),
+            w.site
+        ),
+        fingerprint: Fingerprint::of(Kind::MissedNotification, [key.as_str(), n.as_str(), s.as_str()]),
+        threads: cast.threads,
+        objects: cast.objects,
+        evidence: vec![first, second],
+        notes: vec![
+            "decided when the wait could no longer end: every thread that could notify again was blocked or gone (or the wait timed out so)".to_owned(),
+            fix.to_owned(),
+        ],
+    }
 }
 
 /// What a thread does while it waits, for a report.
@@ -348,6 +412,7 @@ mod tests {
                 })
                 .collect(),
             stack: None,
+            missed: None,
         }
     }
 
@@ -373,7 +438,7 @@ mod tests {
             waiter(2, 1, WaitOn::Lock, &[]),
         ];
         let live = [t(1), t(2)];
-        let (f, who) = deadlock_of(&ws, &live, t(2), &info).expect("deadlock");
+        let (f, who) = deadlock_of(&ws, &live, &[], t(2), &info).expect("deadlock");
         assert_eq!(who, [0, 1]);
         assert_eq!(f.kind, Kind::Deadlock);
         assert!(
@@ -393,10 +458,10 @@ mod tests {
             f.summary
         );
         // The same from the other thread.
-        let (g, _) = deadlock_of(&ws, &live, t(1), &info).expect("deadlock");
+        let (g, _) = deadlock_of(&ws, &live, &[], t(1), &info).expect("deadlock");
         assert_eq!(f.fingerprint, g.fingerprint);
         // A third live thread that is running could still arrive: nothing.
-        assert!(deadlock_of(&ws, &[t(1), t(2), t(3)], t(1), &info).is_none());
+        assert!(deadlock_of(&ws, &[t(1), t(2), t(3)], &[], t(1), &info).is_none());
     }
 
     #[test]
@@ -405,7 +470,7 @@ mod tests {
             waiter(1, 2, WaitOn::Lock, &[1]),
             waiter(2, 1, WaitOn::Lock, &[2]),
         ];
-        let (f, _) = deadlock_of(&ws, &[t(1), t(2), t(3)], t(1), &info).expect("cycle");
+        let (f, _) = deadlock_of(&ws, &[t(1), t(2), t(3)], &[], t(1), &info).expect("cycle");
         assert!(f.summary.contains("blocked on each other"), "{}", f.summary);
     }
 
@@ -418,9 +483,9 @@ mod tests {
             w.site = Site::new("s.rs", 7, 1);
         }
         let live: Vec<ThreadId> = (1..=3).map(t).collect();
-        let (a, who) = deadlock_of(&ws, &live, t(1), &info).expect("stall");
+        let (a, who) = deadlock_of(&ws, &live, &[], t(1), &info).expect("stall");
         assert_eq!(who.len(), 3);
-        let (b, _) = deadlock_of(&ws[..2], &live[..2], t(1), &info).expect("stall");
+        let (b, _) = deadlock_of(&ws[..2], &live[..2], &[], t(1), &info).expect("stall");
         assert_eq!(a.fingerprint, b.fingerprint);
     }
 
@@ -430,7 +495,7 @@ mod tests {
             waiter(1, 20, WaitOn::Thread(t(2)), &[1]),
             waiter(2, 1, WaitOn::Lock, &[]),
         ];
-        let (f, who) = deadlock_of(&ws, &[t(1), t(2), t(5)], t(1), &info).expect("deadlock");
+        let (f, who) = deadlock_of(&ws, &[t(1), t(2), t(5)], &[], t(1), &info).expect("deadlock");
         assert_eq!(who, [0, 1]);
         assert!(
             f.summary.starts_with("2 threads are blocked"),
@@ -441,6 +506,18 @@ mod tests {
         // A timed join ends by itself.
         let mut timed = ws.clone();
         timed[0].timed = true;
-        assert!(deadlock_of(&timed, &[t(1), t(2)], t(1), &info).is_none());
+        assert!(deadlock_of(&timed, &[t(1), t(2)], &[], t(1), &info).is_none());
+    }
+
+    #[test]
+    fn a_lock_leaked_by_a_thread_that_ended_wakes_nobody() {
+        let ws = [waiter(1, 3, WaitOn::Lock, &[])];
+        assert!(deadlock_of(&ws, &[t(1)], &[], t(1), &info).is_none());
+        let (f, _) = deadlock_of(&ws, &[t(1), t(2)], &[ObjectId(3)], t(1), &info).expect("stuck");
+        assert!(
+            f.summary.contains("waits to lock Mutex \"o3\""),
+            "{}",
+            f.summary
+        );
     }
 }

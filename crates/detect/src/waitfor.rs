@@ -43,6 +43,17 @@ impl WaitOn {
     }
 }
 
+/// A notification a wait missed: it happened before the wait began, with
+/// nobody waiting (a `notify` that woke nobody, an event set and cleared
+/// before any waiter saw it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Missed {
+    /// Where the notification was made.
+    pub site: Site,
+    /// The thread that made it.
+    pub by: ThreadInfo,
+}
+
 /// One blocked thread.
 #[derive(Clone, Debug)]
 pub struct Waiter {
@@ -62,6 +73,9 @@ pub struct Waiter {
     pub held: Vec<HeldLock>,
     /// The stack of the wait, if captured.
     pub stack: Option<StackRef>,
+    /// A notification on the object that nobody was waiting for, made
+    /// before this wait began (condvars and events).
+    pub missed: Option<Missed>,
 }
 
 /// Whether a thread asking for `wanted` is kept waiting by a holder in `held`.
@@ -227,6 +241,7 @@ mod tests {
                 })
                 .collect(),
             stack: None,
+            missed: None,
         }
     }
 

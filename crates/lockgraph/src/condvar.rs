@@ -47,6 +47,10 @@ pub struct Condvar {
     meta: crate::rt::meta::Meta,
     #[cfg(feature = "instrument")]
     slices: Slices,
+    /// The last notification that woke nobody, while no later one woke
+    /// someone: (site, runtime thread id).
+    #[cfg(feature = "instrument")]
+    lost: parking_lot::Mutex<Option<(&'static Location<'static>, u64)>>,
 }
 
 /// What keeps a sliced wait from missing a notification.
@@ -160,6 +164,8 @@ impl Condvar {
             ),
             #[cfg(feature = "instrument")]
             slices: Slices::new(),
+            #[cfg(feature = "instrument")]
+            lost: parking_lot::const_mutex(None),
         }
     }
 
@@ -177,6 +183,8 @@ impl Condvar {
             ),
             #[cfg(feature = "instrument")]
             slices: Slices::new(),
+            #[cfg(feature = "instrument")]
+            lost: parking_lot::const_mutex(None),
         }
     }
 
@@ -212,6 +220,9 @@ impl Condvar {
         e.extra = woken;
         e.flag = all;
         crate::rt::hooks::note(e);
+        if crate::rt::config::enabled() {
+            *self.lost.lock() = (woken == 0).then(|| (site, crate::rt::hooks::me()));
+        }
     }
 
     #[cfg(not(feature = "instrument"))]
@@ -269,6 +280,7 @@ impl Condvar {
             mode: Mode::Exclusive,
             site,
             deadline,
+            missed: *self.lost.lock(),
         };
         /// Leaves the ticket book even if the wait ends by a deadlock
         /// panic, and then gives the mutex (held again) back to the held

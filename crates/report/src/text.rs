@@ -45,6 +45,7 @@ pub fn render(f: &Finding) -> String {
             Op::Holds => "holds",
             Op::Acquires => "acquires",
             Op::BlockedOn => "is blocked on",
+            Op::Signals => "signals",
         };
         let _ = writeln!(
             out,

@@ -104,6 +104,7 @@ fn deadlock() -> Finding {
             site: Site::new("src/bank.rs", 81, 9),
             held: vec![held(1, 80)],
             stack: None,
+            missed: None,
         },
         Waiter {
             thread: thread(2, "t2"),
@@ -114,6 +115,7 @@ fn deadlock() -> Finding {
             site: Site::new("src/bank.rs", 91, 9),
             held: vec![held(2, 90)],
             stack: None,
+            missed: None,
         },
     ];
     let cycle = waitfor::find_cycle(&ws, ThreadId(2)).expect("cycle");

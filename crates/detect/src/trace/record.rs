@@ -231,6 +231,10 @@ pub struct WaitSnapshot {
     /// For `on: thread`: the thread that can end the wait.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<u64>,
+    /// A notification the wait missed: `[site, thread]` of a notify that
+    /// woke nobody (or an event set and cleared unseen) before it began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<(u64, u64)>,
 }
 
 /// One line of a trace.

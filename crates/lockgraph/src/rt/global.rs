@@ -30,6 +30,11 @@ pub(crate) struct Global {
     pub(crate) doomed: Vec<(ThreadId, Arc<str>)>,
     /// Kernel ids of the runtime's own threads (the trace flusher).
     pub(crate) own_tids: Vec<i64>,
+    /// Locks held by threads that ended (at most [`MAX_ORPHANS`]).
+    pub(crate) leaked: Vec<ObjectId>,
+    /// Threads that ended, newest last (at most [`MAX_ORPHANS`]): reports
+    /// may still name them.
+    pub(crate) past: Vec<ThreadInfo>,
 }
 
 /// A deadlock a blocked thread found itself part of.
@@ -76,6 +81,10 @@ pub(crate) fn register_thread(chosen: Option<u64>) -> Arc<Shared> {
 pub(crate) fn unregister_thread(s: &Arc<Shared>) {
     let mut g = GLOBAL.lock();
     g.threads.retain(|t| !Arc::ptr_eq(t, s));
+    if g.past.len() >= MAX_ORPHANS {
+        g.past.remove(0);
+    }
+    g.past.push(s.thread.clone());
     let id = s.thread.id;
     g.waiters.retain(|(w, _)| w.thread.id != id);
     g.doomed.retain(|(t, _)| *t != id);
@@ -91,6 +100,7 @@ pub(crate) fn orphan_release(id: u64) {
         g.orphans.remove(0);
     }
     g.orphans.push(id);
+    g.leaked.retain(|o| o.0 != id);
     for t in &g.threads {
         t.pending.store(true, Ordering::Relaxed);
     }
@@ -111,6 +121,36 @@ impl Global {
     /// The deadlock `thread` is part of: a wait-for cycle among locks, or a
     /// set of blocked threads nothing can wake.
     pub(crate) fn deadlock_through(&self, thread: ThreadId) -> Option<Found> {
+        self.deadlock_of(thread, false)
+    }
+
+    /// [`Global::deadlock_through`], taking `thread`'s own wait as untimed
+    /// (for a wait that just timed out: could anything have ended it?).
+    pub(crate) fn deadlock_through_as_untimed(&self, thread: ThreadId) -> Option<Found> {
+        self.deadlock_of(thread, true)
+    }
+
+    /// A notification marker (site, runtime thread id) as a report needs it.
+    pub(crate) fn missed(
+        &self,
+        site: &'static std::panic::Location<'static>,
+        by: u64,
+    ) -> lockgraph_detect::waitfor::Missed {
+        let by = ThreadId(by);
+        lockgraph_detect::waitfor::Missed {
+            site: lockgraph_detect::Site::from_location(site),
+            by: self
+                .threads
+                .iter()
+                .map(|t| &t.thread)
+                .chain(self.past.iter().rev())
+                .find(|t| t.id == by)
+                .cloned()
+                .unwrap_or(ThreadInfo { id: by, name: None }),
+        }
+    }
+
+    fn deadlock_of(&self, thread: ThreadId, as_untimed: bool) -> Option<Found> {
         // A lock released on another thread but not yet claimed is not held.
         let waiters: Vec<Waiter> = self
             .waiters
@@ -118,6 +158,9 @@ impl Global {
             .map(|(w, _)| {
                 let mut w = w.clone();
                 w.held.retain(|h| !self.orphans.contains(&h.object.0));
+                if as_untimed && w.thread.id == thread {
+                    w.timed = false;
+                }
                 w
             })
             .collect();
@@ -136,7 +179,7 @@ impl Global {
                     site: lockgraph_detect::Site::new("<unknown>", 0, 0),
                 })
         };
-        let (finding, who) = stall::deadlock_of(&waiters, &live, thread, &lookup)?;
+        let (finding, who) = stall::deadlock_of(&waiters, &live, &self.leaked, thread, &lookup)?;
         // `deadlock_of` reports a lock cycle first when there is one.
         let lock_cycle = who.iter().all(|&i| waiters[i].on == WaitOn::Lock)
             && lockgraph_detect::waitfor::find_cycle(&waiters, thread).is_some();

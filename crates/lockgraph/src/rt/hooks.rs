@@ -271,6 +271,7 @@ fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
         mode,
         site,
         deadline: None,
+        missed: None,
     };
     wait_sliced(&wait, &|| meta.info(), |d| ops.wait(d));
 }
@@ -287,6 +288,9 @@ pub(crate) struct Wait {
     pub(crate) site: Loc,
     /// When the wait gives up, if ever.
     pub(crate) deadline: Option<Instant>,
+    /// A notification on the object nobody waited for, made before this
+    /// wait began: (site, runtime id of the thread that made it).
+    pub(crate) missed: Option<(Loc, u64)>,
 }
 
 /// How many consecutive checks must find the same lock cycle before it is a deadlock.
@@ -346,14 +350,24 @@ pub(crate) fn wait_sliced(
         site: Site::from_location(w.site),
         held,
         stack: None,
+        missed: None,
     };
-    GLOBAL.lock().add_waiter(waiter, infos);
+    let mut g = GLOBAL.lock();
+    let waiter = Waiter {
+        missed: w.missed.map(|(site, by)| g.missed(site, by)),
+        ..waiter
+    };
+    g.add_waiter(waiter, infos);
+    drop(g);
     let mut suspect: Option<(lockgraph_detect::Fingerprint, u32)> = None;
     let done = loop {
         if slice(step(w.deadline)) {
             break true;
         }
         if expired(w.deadline) {
+            if w.missed.is_some() {
+                timed_out_after_missed(me);
+            }
             break false;
         }
         let mut g = GLOBAL.lock();
@@ -681,6 +695,7 @@ pub(crate) fn join_wait(
         mode: Mode::Exclusive,
         site,
         deadline: None,
+        missed: None,
     };
     let info = || ObjectInfo {
         id: object,
@@ -799,6 +814,18 @@ pub(crate) fn thread_ending(l: &mut Local) {
         return;
     };
     let leaked: Vec<local::Held> = l.held.drain(..).chain(l.permits.drain(..)).collect();
+    {
+        let mut g = GLOBAL.lock();
+        for h in leaked
+            .iter()
+            .filter(|h| h.kind != lockgraph_detect::ObjectKind::Semaphore)
+        {
+            if g.leaked.len() >= 1024 {
+                g.leaked.remove(0);
+            }
+            g.leaked.push(ObjectId(h.id));
+        }
+    }
     for h in leaked {
         let info = super::meta::describe(h.id, h.kind, h.created, h.name);
         let f = hazard::lock_leak(
@@ -810,4 +837,32 @@ pub(crate) fn thread_ending(l: &mut Local) {
         // A warning: reported, never a panic (the thread is ending).
         let _ = react::handle(f, false);
     }
+}
+
+/// A timed wait that began after a notification nobody waited for ran
+/// out. If nothing could have ended it anyway (every thread that might
+/// notify again is blocked or gone), that is a `missed_notification`.
+fn timed_out_after_missed(me: lockgraph_detect::ThreadId) {
+    let g = GLOBAL.lock();
+    let Some(found) = g.deadlock_through_as_untimed(me) else {
+        return;
+    };
+    if found.finding.kind != lockgraph_detect::Kind::MissedNotification
+        || g.unknown_thread_may_wake()
+    {
+        return;
+    }
+    if record::recording() {
+        record::deadlock_record(&found.waiters);
+    }
+    drop(g);
+    // The wait is over: a report, never the end of the thread.
+    if let Some(message) = react::handle(found.finding, false) {
+        panic!("{message}");
+    }
+}
+
+/// The runtime id of the calling thread and nothing else, for markers.
+pub(crate) fn me() -> u64 {
+    current_thread_id()
 }

@@ -447,6 +447,10 @@ pub(crate) fn deadlock_record(cycle: &[Waiter]) {
                 mode: w.mode,
                 on: w.on.to_trace().0,
                 by: w.on.to_trace().1,
+                missed: w
+                    .missed
+                    .as_ref()
+                    .map(|m| (s.site_id(&m.site.file, m.site.line, m.site.col), m.by.id.0)),
                 held: w
                     .held
                     .iter()

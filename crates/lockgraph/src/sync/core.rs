@@ -69,6 +69,19 @@ impl<S> Core<S> {
         }
     }
 
+    /// The object's id, for records.
+    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
+    pub(crate) fn id(&self) -> u64 {
+        #[cfg(feature = "instrument")]
+        {
+            self.meta.id()
+        }
+        #[cfg(not(feature = "instrument"))]
+        {
+            0
+        }
+    }
+
     /// The same primitive under another name.
     pub(crate) fn rename(&mut self, name: &'static str) {
         #[cfg(feature = "instrument")]
@@ -86,6 +99,20 @@ impl<S> Core<S> {
         site: Loc,
         deadline: Option<Instant>,
         waker: Waker,
+        ready: impl FnMut(&mut S) -> Option<Done>,
+    ) -> Option<Done> {
+        self.wait_missing(guard, site, deadline, waker, None, ready)
+    }
+
+    /// [`Core::wait`], for a wait that began after a notification nobody
+    /// waited for (`missed`: its site and thread).
+    pub(crate) fn wait_missing(
+        &self,
+        guard: &mut MutexGuard<'_, S>,
+        site: Loc,
+        deadline: Option<Instant>,
+        waker: Waker,
+        missed: Option<(Loc, u64)>,
         mut ready: impl FnMut(&mut S) -> Option<Done>,
     ) -> Option<Done> {
         if let Some(d) = ready(guard) {
@@ -93,9 +120,9 @@ impl<S> Core<S> {
         }
         #[cfg(feature = "instrument")]
         if crate::rt::config::enabled() {
-            return self.wait_instrumented(guard, site, deadline, waker, ready);
+            return self.wait_instrumented(guard, site, deadline, waker, missed, ready);
         }
-        let _ = (site, waker);
+        let _ = (site, waker, missed);
         loop {
             match deadline {
                 Some(d) => {
@@ -118,6 +145,7 @@ impl<S> Core<S> {
         site: Loc,
         deadline: Option<Instant>,
         waker: Waker,
+        missed: Option<(Loc, u64)>,
         mut ready: impl FnMut(&mut S) -> Option<Done>,
     ) -> Option<Done> {
         use crate::rt::hooks::{self, Wait};
@@ -152,6 +180,7 @@ impl<S> Core<S> {
             mode: Mode::Exclusive,
             site,
             deadline,
+            missed,
         };
         let mut outcome = None;
         hooks::wait_sliced(&wait, &|| self.meta.info(), |d| {
@@ -212,6 +241,34 @@ const fn object_kind(k: Kind) -> lockgraph_detect::ObjectKind {
         Kind::Latch => O::Latch,
         Kind::Once => O::Once,
     }
+}
+
+/// The calling thread's runtime id (0 when not instrumented).
+pub(crate) fn me() -> u64 {
+    #[cfg(feature = "instrument")]
+    {
+        crate::rt::hooks::me()
+    }
+    #[cfg(not(feature = "instrument"))]
+    {
+        0
+    }
+}
+
+/// Records that a wait passed at once (it counts as seeing what it waited for).
+pub(crate) fn passed(core_id: &dyn Fn() -> u64, site: Loc) {
+    #[cfg(feature = "instrument")]
+    if crate::rt::config::enabled() {
+        let mut e = crate::rt::record::RawEvent::new(
+            lockgraph_detect::trace::EventKind::Unblock,
+            core_id(),
+            None,
+            Some(site),
+        );
+        e.extra = lockgraph_detect::trace::Outcome::Ok.code();
+        crate::rt::hooks::note(e);
+    }
+    let _ = (core_id, site);
 }
 
 /// Records a signal on a primitive (nothing when not instrumented).

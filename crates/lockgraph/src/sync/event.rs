@@ -4,7 +4,7 @@ use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
-use super::core::{signal, Core, Done, Kind, Waker};
+use super::core::{me, passed, signal, Core, Done, Kind, Loc, Waker};
 
 /// The state behind an [`Event`].
 struct Flag {
@@ -12,7 +12,24 @@ struct Flag {
     /// Advances on every `set`: a waiter woken by a `set` returns even if a
     /// `clear` came right after.
     sets: u64,
+    /// Threads inside `wait` right now.
+    waiting: usize,
+    /// Whether a waiter saw the last `set`.
+    seen: bool,
+    /// Where and by whom (runtime id) the last `set` was made.
+    set_at: Option<(Loc, u64)>,
+    /// A `set` cleared before any waiter saw it: a later wait missed it.
+    lost: Option<(Loc, u64)>,
 }
+
+const FLAG: Flag = Flag {
+    set: false,
+    sets: 0,
+    waiting: 0,
+    seen: false,
+    set_at: None,
+    lost: None,
+};
 
 /// An event flag, like Python's `threading.Event`: [`Event::set`] wakes
 /// every thread in [`Event::wait`] and lets later waits through until
@@ -43,15 +60,7 @@ impl Event {
     #[track_caller]
     pub const fn new() -> Self {
         Event {
-            core: Core::new(
-                Flag {
-                    set: false,
-                    sets: 0,
-                },
-                Kind::Event,
-                None,
-                Location::caller(),
-            ),
+            core: Core::new(FLAG, Kind::Event, None, Location::caller()),
         }
     }
 
@@ -59,33 +68,36 @@ impl Event {
     #[track_caller]
     pub const fn named(name: &'static str) -> Self {
         Event {
-            core: Core::new(
-                Flag {
-                    set: false,
-                    sets: 0,
-                },
-                Kind::Event,
-                Some(name),
-                Location::caller(),
-            ),
+            core: Core::new(FLAG, Kind::Event, Some(name), Location::caller()),
         }
     }
 
     /// Sets the flag and wakes every waiter.
     #[track_caller]
     pub fn set(&self) {
+        let site = Location::caller();
         let mut s = self.core.state.lock();
         s.set = true;
         s.sets += 1;
-        let woken = self.core.wake_all();
+        // Waiters between two slices of their wait see it too.
+        let waiting = s.waiting;
+        s.seen = waiting > 0;
+        s.set_at = Some((site, me()));
+        s.lost = None;
+        self.core.wake_all();
         drop(s);
-        signal!(self.core, Set, woken, Location::caller());
+        signal!(self.core, Set, waiting, site);
     }
 
     /// Clears the flag: later waits block until the next [`Event::set`].
     #[track_caller]
     pub fn clear(&self) {
-        self.core.state.lock().set = false;
+        let mut s = self.core.state.lock();
+        if s.set && !s.seen {
+            s.lost = s.set_at;
+        }
+        s.set = false;
+        drop(s);
         signal!(self.core, Clear, 0, Location::caller());
     }
 
@@ -110,12 +122,27 @@ impl Event {
     fn wait_deadline(&self, deadline: Option<Instant>) -> bool {
         let site = Location::caller();
         let mut s = self.core.state.lock();
-        let seen = s.sets;
-        self.core
-            .wait(&mut s, site, deadline, Waker::Anyone, |f| {
-                (f.set || f.sets != seen).then_some(Done::Ok)
-            })
-            .is_some()
+        if s.set {
+            s.seen = true;
+            drop(s);
+            passed(&|| self.core.id(), site);
+            return true;
+        }
+        let sets = s.sets;
+        s.waiting += 1;
+        let missed = s.lost;
+        let done = self
+            .core
+            .wait_missing(&mut s, site, deadline, Waker::Anyone, missed, |f| {
+                if f.set || f.sets != sets {
+                    f.seen = true;
+                    Some(Done::Ok)
+                } else {
+                    None
+                }
+            });
+        s.waiting -= 1;
+        done.is_some()
     }
 }
 

@@ -147,11 +147,13 @@ impl Semaphore {
                 return Err(OverRelease { max });
             }
         }
+        // Before the permit is there to take: a taker that ends at once
+        // must already see that its permit was given back for it.
+        #[cfg(feature = "instrument")]
+        crate::rt::hooks::gave_permit(&self.core.meta, site);
         *s += 1;
         let woken = self.core.wake_one();
         drop(s);
-        #[cfg(feature = "instrument")]
-        crate::rt::hooks::gave_permit(&self.core.meta, site);
         signal!(self.core, Release, woken, site);
         Ok(())
     }

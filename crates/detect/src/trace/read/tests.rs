@@ -84,6 +84,7 @@ fn every_record_round_trips_through_the_writer() {
                 held: vec![(8, 3, Mode::Exclusive)],
                 on: None,
                 by: None,
+                missed: None,
             },
             WaitSnapshot {
                 t: 2,
@@ -93,6 +94,7 @@ fn every_record_round_trips_through_the_writer() {
                 held: vec![],
                 on: Some("thread".into()),
                 by: Some(1),
+                missed: Some((3, 1)),
             },
         ]),
         Record::Event(TraceEvent {
