@@ -13,10 +13,12 @@
 //! - [`waitfor`]: cycles in the wait-for relation (real deadlocks).
 //! - [`selfwait`]: a thread acquiring what it already holds.
 //! - [`stall`]: deadlocks over any primitive, by graph reduction over wakers.
+//! - [`livelock`]: threads failing to acquire against each other, with no progress.
 //! - [`hazard`]: blocking while holding a lock, and leaked locks and permits.
 
 pub mod finding;
 pub mod hazard;
+pub mod livelock;
 pub mod model;
 pub mod order;
 pub mod replay;

@@ -18,6 +18,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::finding::{Finding, Fingerprint, Kind, Severity};
 use crate::hazard::{self, Blocking, Leak};
+use crate::livelock::{self, Spinner};
 use crate::model::{
     chain_hash, thread_object, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, StackRef,
     ThreadId, ThreadInfo, THREAD_OBJECTS,
@@ -86,6 +87,12 @@ struct ThreadState {
     spawned_at: Option<u64>,
     /// Semaphore permits taken and not given back: (semaphore, site).
     permits: Vec<(u64, u64)>,
+    /// Failed attempts in a row: (object, latest site, count).
+    streak: Vec<(u64, u64, u64)>,
+    /// What the thread held at its latest failed attempt.
+    streak_held: Vec<Held>,
+    /// The thread was part of a livelock the live runtime recorded.
+    livelocked: bool,
 }
 
 /// The replay of one trace.
@@ -218,6 +225,9 @@ impl Replay<'_> {
                 exited: false,
                 spawned_at: None,
                 permits: Vec::new(),
+                streak: Vec::new(),
+                streak_held: Vec::new(),
+                livelocked: false,
             }
         })
     }
@@ -268,6 +278,34 @@ impl Replay<'_> {
                 self.event(e);
             }
             Record::Finding { .. } => self.analyzer.stats.live_findings += 1,
+            Record::Livelock(spins) => {
+                let spinners: Vec<Spinner> = spins
+                    .iter()
+                    .map(|s| Spinner {
+                        thread: self.thread(s.t).info.clone(),
+                        fails: s
+                            .fails
+                            .iter()
+                            .map(|&(o, site, n)| (ObjectId(o), self.site(Some(site)), n))
+                            .collect(),
+                        holds: s
+                            .held
+                            .iter()
+                            .map(|&(o, site, mode)| HeldLock {
+                                object: ObjectId(o),
+                                mode,
+                                site: self.site(Some(site)),
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                for s in &spins {
+                    self.thread(s.t).livelocked = true;
+                }
+                let all: Vec<usize> = (0..spinners.len()).collect();
+                let f = livelock::finding(&spinners, &all, &|id| self.object(id.0));
+                self.findings.push(f);
+            }
             Record::Deadlock(waits) => {
                 let waiters: Vec<Waiter> = waits
                     .iter()
@@ -465,7 +503,24 @@ impl Replay<'_> {
                     }
                 }
             }
-            EventKind::TryFail | EventKind::Repeat => {}
+            EventKind::TryFail => {
+                let site = e.site.unwrap_or(0);
+                let ts = self.thread(t);
+                match ts.streak.iter_mut().find(|f| f.0 == o) {
+                    Some(f) => {
+                        f.1 = site;
+                        f.2 = f.2.saturating_add(1);
+                    }
+                    None => ts.streak.push((o, site, 1)),
+                }
+                ts.streak_held = ts.held.clone();
+            }
+            EventKind::Progress => {
+                let ts = self.thread(t);
+                ts.streak.clear();
+                ts.livelocked = false;
+            }
+            EventKind::Repeat => {}
             EventKind::Release => self.release(t, o),
             EventKind::Remode => {
                 let ts = self.thread(t);
@@ -525,6 +580,46 @@ impl Replay<'_> {
                         self.site(Some(site)),
                         Leak::ThreadEnded,
                     );
+                    self.findings.push(f);
+                }
+            }
+        }
+    }
+
+    /// Livelocks among the threads still in a long streak of failed
+    /// attempts at the end of the trace (not those already recorded).
+    fn livelocks(&mut self) {
+        let mut ids: Vec<u64> = self.threads.keys().copied().collect();
+        ids.sort_unstable();
+        let mut spinners = Vec::new();
+        for id in ids {
+            let ts = &self.threads[&id];
+            if ts.exited || ts.livelocked || ts.streak.is_empty() {
+                continue;
+            }
+            spinners.push(Spinner {
+                thread: ts.info.clone(),
+                fails: ts
+                    .streak
+                    .iter()
+                    .map(|&(o, s, n)| (ObjectId(o), self.site(Some(s)), n))
+                    .collect(),
+                holds: ts
+                    .streak_held
+                    .iter()
+                    .map(|h| HeldLock {
+                        object: ObjectId(h.object),
+                        mode: h.mode,
+                        site: self.site(Some(h.site)),
+                    })
+                    .collect(),
+            });
+        }
+        for i in 0..spinners.len() {
+            let id = spinners[i].thread.id;
+            if let Some(cycle) = livelock::find(&spinners, id, &self.leaked) {
+                let f = livelock::finding(&spinners, &cycle, &|o| self.object(o.0));
+                if !self.findings.iter().any(|x| x.fingerprint == f.fingerprint) {
                     self.findings.push(f);
                 }
             }
@@ -784,6 +879,7 @@ impl Replay<'_> {
                 }
             }
         }
+        self.livelocks();
         let of: Vec<ThreadId> = waiters
             .iter()
             .map(|w| w.thread.id)
@@ -817,6 +913,11 @@ impl Replay<'_> {
 }
 
 fn push(ts: &mut ThreadState, o: u64, mode: Mode, site: u64) {
+    // An acquisition of a lock the thread kept failing on: progress.
+    if ts.streak.iter().any(|f| f.0 == o) {
+        ts.streak.clear();
+        ts.livelocked = false;
+    }
     let chain = chain_hash(ts.held.last().map_or(0, |h| h.chain), o, mode);
     ts.held.push(Held {
         object: o,

@@ -132,10 +132,24 @@ impl<T: ?Sized> Mutex<T> {
         unsafe { self.inner.raw() }
     }
 
-    /// Whether the mutex is locked by any thread.
+    /// Whether the mutex is locked by any thread. A "yes" counts as a failed
+    /// attempt towards a `livelock` report (the classic back-off loop polls
+    /// `is_locked`).
     #[inline]
+    #[track_caller]
     pub fn is_locked(&self) -> bool {
-        self.inner.is_locked()
+        let locked = self.inner.is_locked();
+        #[cfg(feature = "instrument")]
+        if locked {
+            // Safety: only the raw lock's metadata is read.
+            let raw = unsafe { self.inner.raw() };
+            crate::rt::hooks::try_failed(
+                raw.meta(),
+                lockgraph_detect::Mode::Exclusive,
+                std::panic::Location::caller(),
+            );
+        }
+        locked
     }
 
     /// A mutable reference to the data; no locking needed.

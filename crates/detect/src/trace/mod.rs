@@ -17,5 +17,5 @@ pub mod write;
 
 pub use read::{ReadError, TraceReader};
 pub use record::{
-    EventKind, Outcome, Record, SignalKind, TraceEvent, WaitSnapshot, FORMAT_VERSION,
+    EventKind, Outcome, Record, SignalKind, SpinSnapshot, TraceEvent, WaitSnapshot, FORMAT_VERSION,
 };

@@ -9,7 +9,7 @@ use std::io::{self, BufRead};
 
 use serde::Deserialize;
 
-use super::record::{EventKind, Record, TraceEvent, WaitSnapshot, FORMAT_VERSION};
+use super::record::{EventKind, Record, SpinSnapshot, TraceEvent, WaitSnapshot, FORMAT_VERSION};
 use crate::model::{Frame, Mode, ObjectKind};
 
 /// The longest line a reader accepts.
@@ -279,6 +279,7 @@ struct Fields<'a> {
     #[serde(borrow)]
     fingerprint: Option<Cow<'a, str>>,
     deadlock: Option<Vec<WaitSnapshot>>,
+    livelock: Option<Vec<SpinSnapshot>>,
 }
 
 impl Fields<'_> {
@@ -325,6 +326,7 @@ fn event_kind(name: &str) -> Option<EventKind> {
         "take" => EventKind::Take,
         "give" => EventKind::Give,
         "sleep" => EventKind::Sleep,
+        "progress" => EventKind::Progress,
         _ => return None,
     })
 }
@@ -397,7 +399,12 @@ fn event_record(f: EventFields<'_>) -> Result<Record, String> {
     };
     let needs_object = !matches!(
         kind,
-        EventKind::Spawn | EventKind::Join | EventKind::Exit | EventKind::Repeat | EventKind::Sleep
+        EventKind::Spawn
+            | EventKind::Join
+            | EventKind::Exit
+            | EventKind::Repeat
+            | EventKind::Sleep
+            | EventKind::Progress
     );
     if needs_object && e.object.is_none() {
         return Err(format!("event \"{ev}\" is missing \"o\""));
@@ -596,7 +603,10 @@ fn parse(line: &[u8]) -> Result<Record, String> {
     if let Some(waits) = f.deadlock {
         return Ok(Record::Deadlock(waits));
     }
-    Err("a JSON object, but no known record: expected one of the keys lockgraph_trace, ev, object, thread, site, finding, deadlock".to_owned())
+    if let Some(spins) = f.livelock {
+        return Ok(Record::Livelock(spins));
+    }
+    Err("a JSON object, but no known record: expected one of the keys lockgraph_trace, ev, object, thread, site, finding, deadlock, livelock".to_owned())
 }
 
 #[cfg(test)]

@@ -59,6 +59,9 @@ pub enum EventKind {
     Give,
     /// The thread sleeps (through `lockgraph::thread::sleep`).
     Sleep,
+    /// The thread marked progress (`lockgraph::progress()`): a streak of
+    /// failed attempts ends.
+    Progress,
 }
 
 /// How a wait on a semaphore, event, barrier, latch or once ended.
@@ -237,6 +240,17 @@ pub struct WaitSnapshot {
     pub missed: Option<(u64, u64)>,
 }
 
+/// One thread of a recorded livelock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpinSnapshot {
+    /// The thread.
+    pub t: u64,
+    /// What it kept failing to get: `[object, site, failed attempts]`.
+    pub fails: Vec<(u64, u64, u64)>,
+    /// What it held at its latest failure: `[object, site, mode]`.
+    pub held: Vec<(u64, u64, Mode)>,
+}
+
 /// One line of a trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -294,4 +308,6 @@ pub enum Record {
     /// A deadlock the live runtime confirmed: the wait-for cycle in order,
     /// or every thread nothing can wake.
     Deadlock(Vec<WaitSnapshot>),
+    /// A livelock the live runtime found: the threads that kept failing.
+    Livelock(Vec<SpinSnapshot>),
 }

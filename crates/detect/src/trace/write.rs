@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::record::{EventKind, Record, TraceEvent, WaitSnapshot, FORMAT_VERSION};
+use super::record::{EventKind, Record, SpinSnapshot, TraceEvent, WaitSnapshot, FORMAT_VERSION};
 use crate::model::{Mode, ObjectKind};
 
 fn json_str(s: &str) -> String {
@@ -58,6 +58,7 @@ fn event_str(k: EventKind) -> &'static str {
         EventKind::Take => "take",
         EventKind::Give => "give",
         EventKind::Sleep => "sleep",
+        EventKind::Progress => "progress",
     }
 }
 
@@ -162,6 +163,13 @@ pub fn record(out: &mut String, r: &Record) {
                 "{{\"finding\":{},\"fingerprint\":{}}}",
                 json_str(kind),
                 json_str(fingerprint)
+            );
+        }
+        Record::Livelock(spins) => {
+            let _ = writeln!(
+                out,
+                "{{\"livelock\":{}}}",
+                serde_json::to_string::<Vec<SpinSnapshot>>(spins).unwrap_or_else(|_| "[]".into())
             );
         }
         Record::Deadlock(waits) => {

@@ -32,6 +32,10 @@ pub(crate) struct Global {
     pub(crate) own_tids: Vec<i64>,
     /// Locks held by threads that ended (at most [`MAX_ORPHANS`]).
     pub(crate) leaked: Vec<ObjectId>,
+    /// Threads in a long streak of failed attempts (livelock candidates).
+    pub(crate) spinners: Vec<lockgraph_detect::livelock::Spinner>,
+    /// Descriptions of the objects the spinners name.
+    pub(crate) spinner_objects: Vec<ObjectInfo>,
     /// Threads that ended, newest last (at most [`MAX_ORPHANS`]): reports
     /// may still name them.
     pub(crate) past: Vec<ThreadInfo>,

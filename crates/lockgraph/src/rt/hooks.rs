@@ -12,10 +12,10 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use lockgraph_detect::hazard;
 use lockgraph_detect::selfwait::{self, Request};
 use lockgraph_detect::trace::EventKind;
 use lockgraph_detect::waitfor::{WaitOn, Waiter};
+use lockgraph_detect::{hazard, livelock};
 use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, ObjectInfo, Site};
 
 use super::config;
@@ -454,20 +454,117 @@ pub(crate) fn acquired_without_blocking(meta: &Meta, mode: Mode, site: Loc) {
     });
 }
 
-/// A non-blocking (or timed) acquisition failed: recorded when recording, nothing else.
+/// A non-blocking (or timed) acquisition failed, or `is_locked` answered
+/// "busy": recorded, and counted towards a livelock.
 #[inline]
 pub(crate) fn try_failed(meta: &Meta, mode: Mode, site: Loc) {
-    if config::enabled() && record::recording() {
-        let id = meta.id();
-        local::with(|l| {
-            l.record(RawEvent::new(
-                EventKind::TryFail,
-                id,
-                Some(mode),
-                Some(site),
-            ))
-        });
+    if !config::enabled() {
+        return;
     }
+    let id = meta.id();
+    let check = local::with(|l| {
+        l.record(RawEvent::new(
+            EventKind::TryFail,
+            id,
+            Some(mode),
+            Some(site),
+        ));
+        let s = l.streak.get_or_insert_with(Default::default);
+        match s.fails.iter_mut().find(|f| f.0 == id) {
+            Some(f) => {
+                f.1 = site;
+                f.2 += 1;
+            }
+            None => s.fails.push((id, site, 1)),
+        }
+        let total = s.total();
+        total >= livelock::FAILS && (total - livelock::FAILS) % 8 == 0
+    });
+    if check == Some(true) {
+        spinning(meta);
+    }
+}
+
+/// This thread has failed often enough to be a livelock candidate: it
+/// publishes its streak, and looks for a livelock through it.
+#[cold]
+#[inline(never)]
+fn spinning(meta: &Meta) {
+    let Some(me) = local::with(|l| {
+        let thread = l.thread();
+        let held = l.held_for_detect();
+        let mut infos = l.held_infos();
+        infos.push(meta.info());
+        let s = l.streak.as_mut()?;
+        s.published = true;
+        let fails = s
+            .fails
+            .iter()
+            .map(|&(o, site, n)| (ObjectId(o), Site::from_location(site), n))
+            .collect();
+        Some((
+            livelock::Spinner {
+                thread,
+                fails,
+                holds: held,
+            },
+            infos,
+        ))
+    })
+    .flatten() else {
+        return;
+    };
+    let (spinner, infos) = me;
+    let id = spinner.thread.id;
+    let mut g = GLOBAL.lock();
+    g.spinners.retain(|x| x.thread.id != id);
+    g.spinners.push(spinner);
+    for o in &infos {
+        if !g.spinner_objects.iter().any(|x| x.id == o.id) {
+            g.spinner_objects.push(o.clone());
+        }
+    }
+    if g.spinner_objects.len() > 4096 {
+        g.spinner_objects.drain(..2048);
+    }
+    let Some(cycle) = livelock::find(&g.spinners, id, &g.leaked) else {
+        return;
+    };
+    let spinners: Vec<livelock::Spinner> = cycle.iter().map(|&i| g.spinners[i].clone()).collect();
+    let all: Vec<usize> = (0..spinners.len()).collect();
+    let lookup = |o: ObjectId| -> ObjectInfo {
+        g.spinner_objects
+            .iter()
+            .find(|x| x.id == o)
+            .cloned()
+            .or_else(|| g.graph.object(o).cloned())
+            .unwrap_or_else(|| ObjectInfo {
+                id: o,
+                kind: lockgraph_detect::ObjectKind::Mutex,
+                name: None,
+                site: Site::new("<unknown>", 0, 0),
+            })
+    };
+    let f = livelock::finding(&spinners, &all, &lookup);
+    drop(g);
+    if record::recording() {
+        record::livelock_record(&spinners);
+    }
+    if let Some(message) = react::handle(f, false) {
+        panic!("{message}");
+    }
+}
+
+/// `lockgraph::progress()`: the calling thread made progress; a streak of
+/// failed attempts it is in ends.
+pub fn progress() {
+    if !config::enabled() {
+        return;
+    }
+    local::with(|l| {
+        l.record(RawEvent::new(EventKind::Progress, 0, None, None));
+        l.end_streak();
+    });
 }
 
 /// Records an event that has no other bookkeeping (condvar waits and notifications).

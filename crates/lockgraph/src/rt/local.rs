@@ -62,6 +62,8 @@ const PROBES: usize = 4;
 pub(crate) struct Local {
     /// [`Local::end`] ran.
     ended: bool,
+    /// Failed attempts in a row, for livelock detection.
+    pub(crate) streak: Option<Box<Streak>>,
     pub(crate) held: Vec<Held>,
     /// Semaphore permits this thread took and has not given back: not
     /// locks (they add no order edges), but held, for reports.
@@ -78,6 +80,21 @@ pub(crate) struct Local {
     pub(crate) scratch: Vec<HeldLock>,
     /// Run-length compression of recorded events.
     comp: Compress,
+}
+
+/// A streak of failed acquisition attempts with no progress in between.
+#[derive(Default)]
+pub(crate) struct Streak {
+    /// Each lock failed on: its id, the latest failure's site, the count.
+    pub(crate) fails: Vec<(u64, Loc, u64)>,
+    /// The thread's entry in the shared table of spinners is there.
+    pub(crate) published: bool,
+}
+
+impl Streak {
+    pub(crate) fn total(&self) -> u64 {
+        self.fails.iter().map(|f| f.2).sum()
+    }
 }
 
 /// The state of [`Local::compress`].
@@ -100,7 +117,7 @@ const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { ended: false, held: Vec::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
+        RefCell::new(Local { ended: false, streak: None, held: Vec::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
     };
 }
 
@@ -407,6 +424,9 @@ impl Local {
 
     #[inline]
     pub(crate) fn push(&mut self, meta: &Meta, id: u64, chain: u64, mode: Mode, site: Loc) {
+        if self.streak.is_some() {
+            self.progress_on(id);
+        }
         self.held.push(Held {
             id,
             chain,
@@ -490,6 +510,29 @@ impl Local {
 }
 
 impl Local {
+    /// An acquisition of `id` succeeded: if the streak failed on it, that
+    /// is progress and the streak ends.
+    #[cold]
+    fn progress_on(&mut self, id: u64) {
+        if let Some(s) = &self.streak {
+            if s.fails.iter().any(|f| f.0 == id) {
+                self.end_streak();
+            }
+        }
+    }
+
+    /// Ends the streak of failed attempts, if any.
+    pub(crate) fn end_streak(&mut self) {
+        if let Some(s) = self.streak.take() {
+            if s.published {
+                if let Some(shared) = &self.shared {
+                    let me = shared.thread.id;
+                    GLOBAL.lock().spinners.retain(|x| x.thread.id != me);
+                }
+            }
+        }
+    }
+
     /// The thread ends (or ends the process): records its exit and reports
     /// what it still holds. Runs once.
     pub(crate) fn end(&mut self) {
@@ -497,6 +540,7 @@ impl Local {
             return;
         }
         self.ended = true;
+        self.end_streak();
         if self.shared.is_some() {
             self.claim_orphans();
         }

@@ -469,3 +469,36 @@ pub(crate) fn deadlock_record(cycle: &[Waiter]) {
         s.write_out(true);
     }
 }
+
+/// Writes a livelock the runtime found: its threads, what each kept failing
+/// to get and what each held.
+pub(crate) fn livelock_record(spinners: &[lockgraph_detect::livelock::Spinner]) {
+    if let Some(sink) = SINK.get() {
+        let mut s = sink.lock();
+        let snaps: Vec<lockgraph_detect::trace::SpinSnapshot> = spinners
+            .iter()
+            .map(|sp| lockgraph_detect::trace::SpinSnapshot {
+                t: sp.thread.id.0,
+                fails: sp
+                    .fails
+                    .iter()
+                    .map(|(o, site, n)| (o.0, s.site_id(&site.file, site.line, site.col), *n))
+                    .collect(),
+                held: sp
+                    .holds
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.object.0,
+                            s.site_id(&h.site.file, h.site.line, h.site.col),
+                            h.mode,
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        s.drain_all();
+        s.put(&Record::Livelock(snaps));
+        s.write_out(true);
+    }
+}
