@@ -195,3 +195,337 @@ fn condvar_handshakes_with_predicates() {
         }
     });
 }
+
+// The primitives of issue 4 and the heuristics of issue 5, in correct programs
+// that exercise exactly what the heuristics look at: failed try-locks, lost
+// notifications, set-and-clear, timeouts, early returns.
+
+#[test]
+fn try_lock_back_off_in_swapped_order_with_random_growing_delays_finishes() {
+    silent(
+        "try_lock_back_off_in_swapped_order_with_random_growing_delays_finishes",
+        || {
+            let a = Arc::new(Mutex::named("A", 0u64));
+            let b = Arc::new(Mutex::named("B", 0u64));
+            let handles: Vec<_> = (0..2u64)
+                .map(|t| {
+                    let (a, b) = (a.clone(), b.clone());
+                    lockgraph::thread::spawn(move || {
+                        let (first, second) = if t == 0 { (&a, &b) } else { (&b, &a) };
+                        let mut rng = Rng(0xDEAD_BEEF + t);
+                        for _ in 0..200 {
+                            let mut delay = 1u64;
+                            loop {
+                                let mut g1 = first.lock();
+                                if let Some(mut g2) = second.try_lock() {
+                                    *g1 += 1;
+                                    *g2 += 1;
+                                    break;
+                                }
+                                drop(g1);
+                                std::thread::sleep(Duration::from_micros(
+                                    rng.next() % (delay * 50),
+                                ));
+                                delay = (delay * 2).min(64);
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+            assert_eq!(*a.lock(), 400);
+        },
+    );
+}
+
+#[test]
+fn bounded_queue_with_two_condvars_and_predicates() {
+    silent("bounded_queue_with_two_condvars_and_predicates", || {
+        struct Queue {
+            items: Mutex<(std::collections::VecDeque<u64>, usize)>,
+            not_empty: Condvar,
+            not_full: Condvar,
+        }
+        let q = Arc::new(Queue {
+            items: Mutex::named("queue", (std::collections::VecDeque::new(), 0)),
+            not_empty: Condvar::named("not_empty"),
+            not_full: Condvar::named("not_full"),
+        });
+        let producers: Vec<_> = (0..2u64)
+            .map(|p| {
+                let q = q.clone();
+                lockgraph::thread::spawn(move || {
+                    for i in 0..200 {
+                        let mut g = q.items.lock();
+                        q.not_full.wait_while(&mut g, |(v, _)| v.len() >= 4);
+                        g.0.push_back(p * 1000 + i);
+                        drop(g);
+                        // Often nobody waits: a lost notify is harmless here.
+                        q.not_empty.notify_one();
+                    }
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let q = q.clone();
+                lockgraph::thread::spawn(move || {
+                    let mut got = 0;
+                    loop {
+                        let mut g = q.items.lock();
+                        q.not_empty
+                            .wait_while(&mut g, |(v, taken)| v.is_empty() && *taken < 400);
+                        if g.0.is_empty() {
+                            return got;
+                        }
+                        g.0.pop_front();
+                        g.1 += 1;
+                        got += 1;
+                        let done = g.1 == 400;
+                        drop(g);
+                        q.not_full.notify_one();
+                        if done {
+                            q.not_empty.notify_all();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for p in producers {
+            p.join().unwrap();
+        }
+        let total: u64 = consumers.into_iter().map(|c| c.join().unwrap()).sum();
+        assert_eq!(total, 400);
+    });
+}
+
+#[test]
+fn an_event_set_and_cleared_each_round_with_waiters_that_see_it() {
+    silent(
+        "an_event_set_and_cleared_each_round_with_waiters_that_see_it",
+        || {
+            let go = Arc::new(lockgraph::Event::named("go"));
+            let start = Arc::new(lockgraph::Barrier::new(4).with_name("start"));
+            let done = Arc::new(lockgraph::Barrier::new(4).with_name("done"));
+            let workers: Vec<_> = (0..3)
+                .map(|_| {
+                    let (go, start, done) = (go.clone(), start.clone(), done.clone());
+                    lockgraph::thread::spawn(move || {
+                        for _ in 0..200 {
+                            start.wait().unwrap();
+                            go.wait();
+                            done.wait().unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for _ in 0..200 {
+                start.wait().unwrap();
+                go.set();
+                done.wait().unwrap();
+                go.clear();
+            }
+            for w in workers {
+                w.join().unwrap();
+            }
+        },
+    );
+}
+
+#[test]
+fn timeouts_that_expire_while_a_producer_is_still_working() {
+    silent(
+        "timeouts_that_expire_while_a_producer_is_still_working",
+        || {
+            let pair = Arc::new((Mutex::named("slot", None::<u64>), Condvar::named("filled")));
+            let ready = Arc::new(lockgraph::Event::named("ready"));
+            let pool = Arc::new(lockgraph::Semaphore::named("pool", 0));
+            let producer = {
+                let (pair, ready, pool) = (pair.clone(), ready.clone(), pool.clone());
+                lockgraph::thread::spawn(move || {
+                    // A notify nobody waits for yet, then slow work.
+                    pair.1.notify_all();
+                    for i in 0..20 {
+                        std::thread::sleep(Duration::from_millis(3));
+                        *pair.0.lock() = Some(i);
+                        pair.1.notify_one();
+                    }
+                    ready.set();
+                    pool.release().unwrap();
+                })
+            };
+            let mut timeouts = 0;
+            loop {
+                let mut g = pair.0.lock();
+                if pair
+                    .1
+                    .wait_for(&mut g, Duration::from_millis(1))
+                    .timed_out()
+                {
+                    timeouts += 1;
+                }
+                if *g == Some(19) {
+                    break;
+                }
+            }
+            while !ready.wait_timeout(Duration::from_millis(1)) {
+                timeouts += 1;
+            }
+            while pool.acquire_timeout(Duration::from_millis(1)).is_none() {
+                timeouts += 1;
+            }
+            producer.join().unwrap();
+            assert!(timeouts > 0);
+        },
+    );
+}
+
+#[derive(Debug)]
+struct Refused;
+
+fn transfer(
+    from: &Mutex<i64>,
+    to: &Mutex<i64>,
+    pool: &lockgraph::Semaphore,
+    amount: i64,
+) -> Result<(), Refused> {
+    let _permit = pool.acquire();
+    let mut f = from.lock();
+    if *f < amount {
+        return Err(Refused); // early return: guard and permit drop here
+    }
+    let mut t = to.lock();
+    *f -= amount;
+    *t += amount;
+    Ok(())
+}
+
+#[test]
+fn early_returns_under_raii_guards_and_permits() {
+    silent("early_returns_under_raii_guards_and_permits", || {
+        let accounts: Arc<Vec<Mutex<i64>>> = Arc::new(
+            (0..4)
+                .map(|i| Mutex::with_name(format!("acct{i}"), 100))
+                .collect(),
+        );
+        let pool = Arc::new(lockgraph::Semaphore::bounded(2).with_name("tellers"));
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                let (accounts, pool) = (accounts.clone(), pool.clone());
+                lockgraph::thread::spawn(move || {
+                    let mut rng = Rng(0xF00D + t);
+                    let mut refused = 0;
+                    for _ in 0..200 {
+                        let x = (rng.next() % 4) as usize;
+                        let y = (rng.next() % 4) as usize;
+                        if x == y {
+                            continue;
+                        }
+                        // In id order, always: no inversion.
+                        let (lo, hi) = (x.min(y), x.max(y));
+                        let amount = (rng.next() % 150) as i64;
+                        if transfer(&accounts[lo], &accounts[hi], &pool, amount).is_err() {
+                            refused += 1;
+                        }
+                    }
+                    refused
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(pool.available(), 2);
+        let total: i64 = accounts.iter().map(|a| *a.lock()).sum();
+        assert_eq!(total, 400);
+    });
+}
+
+#[test]
+fn barrier_rounds_with_an_action_and_a_latch_per_round() {
+    silent(
+        "barrier_rounds_with_an_action_and_a_latch_per_round",
+        || {
+            let rounds = Arc::new(AtomicU64::new(0));
+            let phase = {
+                let rounds = rounds.clone();
+                Arc::new(lockgraph::Barrier::with_action(4, move || {
+                    rounds.fetch_add(1, Ordering::SeqCst);
+                }))
+            };
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    let phase = phase.clone();
+                    lockgraph::thread::spawn(move || {
+                        let mut leaders = 0;
+                        for _ in 0..200 {
+                            let latch = lockgraph::Latch::new(1);
+                            latch.count_down();
+                            latch.wait();
+                            if phase.wait().unwrap().is_leader() {
+                                leaders += 1;
+                            }
+                        }
+                        leaders
+                    })
+                })
+                .collect();
+            let leaders: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+            assert_eq!(leaders, 200);
+            assert_eq!(rounds.load(Ordering::SeqCst), 200);
+        },
+    );
+}
+
+#[test]
+fn many_onces_raced_by_many_threads() {
+    silent("many_onces_raced_by_many_threads", || {
+        let onces: Arc<Vec<lockgraph::Once>> =
+            Arc::new((0..200).map(|_| lockgraph::Once::new()).collect());
+        let runs = Arc::new(AtomicU64::new(0));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (onces, runs) = (onces.clone(), runs.clone());
+                lockgraph::thread::spawn(move || {
+                    for o in onces.iter() {
+                        o.call_once(|| {
+                            runs.fetch_add(1, Ordering::SeqCst);
+                        });
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 200);
+    });
+}
+
+#[test]
+fn a_semaphore_counting_items_between_threads() {
+    silent("a_semaphore_counting_items_between_threads", || {
+        let items = Arc::new(lockgraph::Semaphore::named("items", 0));
+        let queue = Arc::new(Mutex::named("queue", Vec::new()));
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let (items, queue) = (items.clone(), queue.clone());
+                lockgraph::thread::spawn(move || {
+                    for _ in 0..100 {
+                        items.acquire().forget();
+                        queue.lock().pop().expect("an item per permit");
+                    }
+                })
+            })
+            .collect();
+        for i in 0..200 {
+            queue.lock().push(i);
+            items.release().unwrap();
+        }
+        for c in consumers {
+            c.join().unwrap();
+        }
+    });
+}

@@ -742,12 +742,12 @@ pub(crate) fn took_permit(meta: &Meta, site: Loc) {
 
 /// This thread gave back a permit of semaphore `meta` (one it took, if it has one).
 pub(crate) fn gave_permit(meta: &Meta, site: Loc) {
-    let Some(id) = meta.id_if_assigned() else {
-        return;
-    };
     if !config::enabled() {
         return;
     }
+    // Assigned here if need be: a permit given before anyone took one is
+    // still one a later taker's entry must be matched with.
+    let id = meta.id();
     let mine = local::with(|l| {
         l.record(RawEvent::new(EventKind::Give, id, None, Some(site)));
         match l.permits.iter().rposition(|p| p.id == id) {
