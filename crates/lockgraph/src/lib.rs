@@ -70,7 +70,15 @@ pub use lockgraph_detect::{Finding, Kind, ObjectInfo, Severity};
 pub use rt::config::{on_finding, set_backtraces, set_enabled, set_on_finding, OnFinding};
 #[cfg(feature = "instrument")]
 pub use rt::hooks::progress;
+#[cfg(feature = "instrument")]
 pub use rt::react::{findings, held_locks, take_findings};
+
+/// Marks progress: a streak of failed lock attempts of this thread ends, so
+/// a polling loop that does useful work between polls is not a `livelock`.
+/// (Compiled out: does nothing.)
+#[cfg(not(feature = "instrument"))]
+#[inline(always)]
+pub fn progress() {}
 #[cfg(feature = "instrument")]
 pub use rt::record::{flush as flush_trace, trace_path};
 
