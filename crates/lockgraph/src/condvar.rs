@@ -75,6 +75,9 @@ struct Book {
     next: u64,
     /// Tickets of the waits in progress.
     tickets: Vec<u64>,
+    /// Waits in progress that parking_lot has woken and that have not left
+    /// yet (signed: a woken wait may leave before its notifier counts it).
+    woken: i64,
     /// Notifications that woke nobody: (ticket count when made, notify_all).
     tokens: Vec<(u64, bool)>,
 }
@@ -87,6 +90,7 @@ impl Slices {
             book: parking_lot::const_mutex(Book {
                 next: 0,
                 tickets: Vec::new(),
+                woken: 0,
                 tokens: Vec::new(),
             }),
         }
@@ -103,10 +107,18 @@ impl Slices {
         t
     }
 
-    /// A wait ends.
-    fn leave(&self, ticket: u64) {
+    /// A wait ends; `woken_by_parking_lot` if a notification woke it while parked.
+    fn leave(&self, ticket: u64, woken_by_parking_lot: bool) {
         let mut b = self.book.lock();
         b.tickets.retain(|&t| t != ticket);
+        if woken_by_parking_lot {
+            b.woken -= 1;
+        }
+        if b.tickets.is_empty() {
+            // Nothing in progress: nothing woken in progress either (this
+            // also forgets wakes of waits that were not sliced).
+            b.woken = 0;
+        }
         self.waiting
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         let Book {
@@ -115,21 +127,27 @@ impl Slices {
         tokens.retain(|&(at, _)| tickets.iter().any(|&t| t < at));
     }
 
-    /// A notification woke nobody parked: leave a token for a wait between
-    /// slices. Returns how many waits it can reach.
-    fn missed(&self, all: bool) -> usize {
+    /// After parking_lot's notify woke `parked` waits: the waits in progress
+    /// that were neither parked nor already woken are between slices, and
+    /// get a token. Returns how many of those the notification reaches.
+    fn notified(&self, all: bool, parked: usize) -> usize {
         if self.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
             return 0;
         }
         let mut b = self.book.lock();
-        if b.tickets.is_empty() {
+        b.woken += parked as i64;
+        if b.tickets.is_empty() || (!all && parked > 0) {
+            return 0;
+        }
+        let between = (b.tickets.len() as i64 - b.woken).max(0) as usize;
+        if between == 0 {
             return 0;
         }
         let at = b.next;
         b.next += 1;
         b.tokens.push((at, all));
         if all {
-            b.tickets.len()
+            between
         } else {
             1
         }
@@ -193,7 +211,7 @@ impl Condvar {
     pub fn notify_one(&self) -> bool {
         let woken = self.inner.notify_one();
         #[cfg(feature = "instrument")]
-        let woken = woken || self.slices.missed(false) > 0;
+        let woken = self.slices.notified(false, usize::from(woken)) > 0 || woken;
         self.noted_notify(u64::from(woken), false, Location::caller());
         woken
     }
@@ -203,7 +221,7 @@ impl Condvar {
     pub fn notify_all(&self) -> usize {
         let woken = self.inner.notify_all();
         #[cfg(feature = "instrument")]
-        let woken = woken.max(self.slices.missed(true));
+        let woken = woken + self.slices.notified(true, woken);
         self.noted_notify(woken as u64, true, Location::caller());
         woken
     }
@@ -290,20 +308,27 @@ impl Condvar {
             u64,
             &'a crate::rt::meta::Meta,
             &'static Location<'static>,
+            &'a std::cell::Cell<bool>,
         );
         impl Drop for Leave<'_> {
             fn drop(&mut self) {
-                self.0.leave(self.1);
+                self.0.leave(self.1, self.4.get());
                 if std::thread::panicking() {
                     hooks::held_again(self.2, Mode::Exclusive, self.3);
                 }
             }
         }
-        let leave = Leave(&self.slices, ticket, raw.meta(), site);
+        // Whether parking_lot woke this wait (rather than a token).
+        let woken = std::cell::Cell::new(false);
+        let leave = Leave(&self.slices, ticket, raw.meta(), site, &woken);
         let notified = hooks::wait_sliced(&wait, &|| self.meta.info(), |d| {
             let until = Instant::now() + d;
             let until = deadline.map_or(until, |dl| dl.min(until));
-            !self.inner.wait_until(&mut pl_guard, until).timed_out() || self.slices.picked(ticket)
+            if !self.inner.wait_until(&mut pl_guard, until).timed_out() {
+                woken.set(true);
+                return true;
+            }
+            self.slices.picked(ticket)
         });
         drop(leave);
         let mut e = RawEvent::new(EventKind::CvWoken, cv_id, None, Some(site));

@@ -150,6 +150,19 @@ impl Barrier {
         deadline: Option<Instant>,
     ) -> Result<BarrierWaitResult, BrokenBarrier> {
         let mut s = self.core.state.lock();
+        if s.arrived >= self.parties && !s.broken {
+            // The round is full and its leader runs the action: this party
+            // belongs to the next round.
+            let full = s.round;
+            let next = self.core.wait(&mut s, site, deadline, Waker::Anyone, |r| {
+                (r.round != full || r.broken).then_some(Done::Ok)
+            });
+            if next.is_none() {
+                s.broken = true;
+                self.core.wake_all();
+                return Err(BrokenBarrier);
+            }
+        }
         if s.broken {
             return Err(BrokenBarrier);
         }

@@ -113,7 +113,11 @@ impl Semaphore {
     #[track_caller]
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
         let site = Location::caller();
-        self.take(site, Some(Instant::now() + timeout))
+        // A timeout too long to represent is no timeout.
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.take(site, Some(deadline)),
+            None => self.take(site, None),
+        }
     }
 
     fn take(&self, site: Loc, deadline: Option<Instant>) -> Option<SemaphorePermit<'_>> {
