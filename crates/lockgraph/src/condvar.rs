@@ -51,6 +51,9 @@ pub struct Condvar {
     /// someone: (site, runtime thread id).
     #[cfg(feature = "instrument")]
     lost: parking_lot::Mutex<Option<(&'static Location<'static>, u64)>>,
+    /// Whether `lost` may hold a mark.
+    #[cfg(feature = "instrument")]
+    has_lost: std::sync::atomic::AtomicBool,
 }
 
 /// What keeps a sliced wait from missing a notification.
@@ -184,6 +187,8 @@ impl Condvar {
             slices: Slices::new(),
             #[cfg(feature = "instrument")]
             lost: parking_lot::const_mutex(None),
+            #[cfg(feature = "instrument")]
+            has_lost: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -203,6 +208,8 @@ impl Condvar {
             slices: Slices::new(),
             #[cfg(feature = "instrument")]
             lost: parking_lot::const_mutex(None),
+            #[cfg(feature = "instrument")]
+            has_lost: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -239,7 +246,17 @@ impl Condvar {
         e.flag = all;
         crate::rt::hooks::note(e);
         if crate::rt::config::enabled() {
-            *self.lost.lock() = (woken == 0).then(|| (site, crate::rt::hooks::me()));
+            // The steady case (a notify that woke someone, no mark to
+            // clear) reads one word and takes no lock.
+            if woken == 0 {
+                *self.lost.lock() = Some((site, crate::rt::hooks::me()));
+                self.has_lost
+                    .store(true, std::sync::atomic::Ordering::Release);
+            } else if self.has_lost.load(std::sync::atomic::Ordering::Acquire) {
+                *self.lost.lock() = None;
+                self.has_lost
+                    .store(false, std::sync::atomic::Ordering::Release);
+            }
         }
     }
 
@@ -298,7 +315,11 @@ impl Condvar {
             mode: Mode::Exclusive,
             site,
             deadline,
-            missed: *self.lost.lock(),
+            missed: if self.has_lost.load(std::sync::atomic::Ordering::Acquire) {
+                *self.lost.lock()
+            } else {
+                None
+            },
         };
         /// Leaves the ticket book even if the wait ends by a deadlock
         /// panic, and then gives the mutex (held again) back to the held
