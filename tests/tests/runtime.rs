@@ -308,3 +308,44 @@ fn the_same_deadlock_twice_in_one_process_ends_both_times() {
     );
     assert!(out.stderr.contains("reported before"), "{}", out.stderr);
 }
+
+#[test]
+fn a_process_that_exits_holding_a_lock_reports_the_leak_live_and_in_its_trace() {
+    let name = "a_process_that_exits_holding_a_lock_reports_the_leak_live_and_in_its_trace";
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("runtime-traces")
+        .join(name);
+    let out = run_with(
+        name,
+        Options {
+            trace_dir: Some(dir.clone()),
+            ..Options::default()
+        },
+        || {
+            // The thread that ends the process still holds it (its
+            // thread-locals are never destroyed: the exit hook reports it).
+            let m: &'static Mutex<u32> = Box::leak(Box::new(Mutex::named("config", 0)));
+            std::mem::forget(m.lock());
+        },
+    );
+    assert!(out.status.success());
+    assert!(
+        out.stderr
+            .contains("lockgraph: lock_leak (warning): thread")
+            && out.stderr.contains("ended holding Mutex \"config\""),
+        "reported at exit:\n{}",
+        out.stderr
+    );
+    let offline = lockgraph_scenarios::analyze(&lockgraph_scenarios::traces_in(&dir));
+    let leak: Vec<_> = offline
+        .iter()
+        .filter(|f| f.kind == Kind::LockLeak)
+        .collect();
+    assert_eq!(leak.len(), 1, "{offline:?}");
+    assert!(
+        leak[0].summary.contains("Mutex \"config\""),
+        "{}",
+        leak[0].summary
+    );
+    assert_eq!(leak[0].severity, Severity::Warning);
+}
