@@ -322,3 +322,35 @@ pub fn steps(f: &Finding) -> Vec<String> {
         })
         .collect()
 }
+
+/// Spawns a named `lockgraph::thread` (reports use the name).
+pub fn named<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> lockgraph::thread::JoinHandle<T> {
+    lockgraph::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .expect("spawn")
+}
+
+/// `n` milliseconds.
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+impl Outcome {
+    /// Asserts the findings are exactly `kinds` (in any order) and returns the one of `kind`.
+    #[track_caller]
+    pub fn exactly(&self, kinds: &[Kind], kind: Kind) -> &Finding {
+        let mut found = self.kinds();
+        found.sort();
+        let mut want = kinds.to_vec();
+        want.sort();
+        assert_eq!(found, want, "stderr:\n{}", self.stderr);
+        self.findings
+            .iter()
+            .find(|f| f.kind == kind)
+            .expect("present")
+    }
+}

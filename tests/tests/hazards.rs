@@ -3,35 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lockgraph::thread::{self, Builder, JoinHandle};
+use lockgraph::thread::{self, JoinHandle};
 use lockgraph::{Condvar, Event, Mutex, Semaphore};
-use lockgraph_detect::{Finding, Kind, Op, Severity};
-use lockgraph_scenarios::{scenario, Outcome};
-
-fn named<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    Builder::new()
-        .name(name.to_owned())
-        .spawn(f)
-        .expect("spawn")
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// Asserts the findings are exactly `kinds` (in any order) and returns the one of `kind`.
-#[track_caller]
-fn exactly<'a>(out: &'a Outcome, kinds: &[Kind], kind: Kind) -> &'a Finding {
-    let mut found = out.kinds();
-    found.sort();
-    let mut want = kinds.to_vec();
-    want.sort();
-    assert_eq!(found, want, "stderr:\n{}", out.stderr);
-    out.findings
-        .iter()
-        .find(|f| f.kind == kind)
-        .expect("present")
-}
+use lockgraph_detect::{Kind, Op, Severity};
+use lockgraph_scenarios::{ms, named, scenario};
 
 type Results = Arc<(Mutex<Vec<u32>>, Condvar)>;
 
@@ -207,9 +182,9 @@ scenario! {
         w.join().unwrap();
         *m.lock() += 1;
     } => |out| {
-        let leak = exactly(&out, &[Kind::LockLeak, Kind::Deadlock], Kind::LockLeak);
+        let leak = out.exactly(&[Kind::LockLeak, Kind::Deadlock], Kind::LockLeak);
         assert!(leak.summary.contains("ended holding Mutex \"m\""), "{}", leak.summary);
-        let d = exactly(&out, &[Kind::LockLeak, Kind::Deadlock], Kind::Deadlock);
+        let d = out.exactly(&[Kind::LockLeak, Kind::Deadlock], Kind::Deadlock);
         assert!(d.summary.contains("waits to lock Mutex \"m\""), "{}", d.summary);
     }
 }

@@ -9,21 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lockgraph::thread::{self, Builder, JoinHandle};
+use lockgraph::thread;
 use lockgraph::Mutex;
 use lockgraph_detect::{Kind, Op, Severity};
-use lockgraph_scenarios::{scenario, Outcome};
-
-fn named<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    Builder::new()
-        .name(name.to_owned())
-        .spawn(f)
-        .expect("spawn")
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use lockgraph_scenarios::{ms, named, scenario, Outcome};
 
 /// Two threads meeting at each step; `false` once the other stopped.
 struct Lockstep {

@@ -6,39 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lockgraph::thread::{self, Builder, JoinHandle};
+use lockgraph::thread;
 use lockgraph::{Barrier, Condvar, Event, Latch, Mutex, Semaphore};
 use lockgraph_detect::{Kind, Op};
-use lockgraph_scenarios::{scenario, steps};
-
-fn named<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    Builder::new()
-        .name(name.to_owned())
-        .spawn(f)
-        .expect("spawn")
-}
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// Asserts the findings are exactly `kinds` (in any order) and returns the one of `kind`.
-#[track_caller]
-fn exactly<'a>(
-    out: &'a lockgraph_scenarios::Outcome,
-    kinds: &[Kind],
-    kind: Kind,
-) -> &'a lockgraph_detect::Finding {
-    let mut found = out.kinds();
-    found.sort();
-    let mut want = kinds.to_vec();
-    want.sort();
-    assert_eq!(found, want, "stderr:\n{}", out.stderr);
-    out.findings
-        .iter()
-        .find(|f| f.kind == kind)
-        .expect("present")
-}
+use lockgraph_scenarios::{ms, named, scenario, steps};
 
 // 10 (event). A thread waits for an event only it would set.
 scenario! {
@@ -110,10 +81,10 @@ scenario! {
         assert_eq!(worker.join().unwrap(), None);
         let _p = pool.acquire();
     } => |out| {
-        let leak = exactly(&out, &[Kind::LockLeak, Kind::Deadlock], Kind::LockLeak);
+        let leak = out.exactly(&[Kind::LockLeak, Kind::Deadlock], Kind::LockLeak);
         assert!(leak.summary.contains("thread \"worker\" (#1) ended holding a permit of Semaphore \"pool\""), "{}", leak.summary);
         assert!(leak.evidence[0].site.file.ends_with("waits.rs"), "names the acquisition site");
-        let f = exactly(&out, &[Kind::LockLeak, Kind::Deadlock], Kind::Deadlock);
+        let f = out.exactly(&[Kind::LockLeak, Kind::Deadlock], Kind::Deadlock);
         assert!(f.summary.contains("waits for a permit of Semaphore \"pool\""), "{}", f.summary);
     }
 }
@@ -206,9 +177,9 @@ scenario! {
         drop(_g);
         setter.join().unwrap();
     } => |out| {
-        let w = exactly(&out, &[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
+        let w = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
         assert!(w.summary.contains(" while holding Mutex "), "{}", w.summary);
-        let f = exactly(&out, &[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
+        let f = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
         assert!(f.summary.contains("waits for Event \"ready\" to be set holding Mutex \"state\""), "{}", f.summary);
         assert!(f.summary.contains("waits to lock Mutex \"state\""), "{}", f.summary);
         let s = steps(f);
@@ -256,9 +227,9 @@ scenario! {
         drop(_held);
         notifier.join().unwrap();
     } => |out| {
-        let w = exactly(&out, &[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
+        let w = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
         assert!(w.summary.contains(" while holding Mutex "), "{}", w.summary);
-        let f = exactly(&out, &[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
+        let f = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
         assert!(f.summary.contains("waits on Condvar \"cv\" for a notification holding Mutex \"other\""), "{}", f.summary);
     }
 }
@@ -296,9 +267,9 @@ scenario! {
         let _ = worker.join();
         drop(g);
     } => |out| {
-        let w = exactly(&out, &[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
+        let w = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
         assert!(w.summary.contains(" while holding Mutex "), "{}", w.summary);
-        let f = exactly(&out, &[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
+        let f = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
         assert!(f.summary.contains("joins thread \"worker\""), "{}", f.summary);
         assert!(f.summary.contains("holding Mutex \"table\""), "{}", f.summary);
         assert!(f.summary.contains("waits to lock Mutex \"table\""), "{}", f.summary);
@@ -340,9 +311,9 @@ scenario! {
         }
         let _ = last.join();
     } => |out| {
-        let w = exactly(&out, &[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
+        let w = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
         assert!(w.summary.contains(" while holding Mutex "), "{}", w.summary);
-        let f = exactly(&out, &[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
+        let f = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
         assert!(f.summary.contains("waits at Barrier \"meet\" holding Mutex \"m\""), "{}", f.summary);
         assert!(f.summary.contains("thread \"last\""), "{}", f.summary);
     }

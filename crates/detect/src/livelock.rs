@@ -63,26 +63,7 @@ pub fn find(spinners: &[Spinner], start: ThreadId, leaked: &[ObjectId]) -> Optio
     if spinners[s].fails.iter().any(|f| leaked.contains(&f.0)) {
         return Some(vec![s]);
     }
-    let mut path = vec![s];
-    let mut iters: Vec<Vec<usize>> = vec![next(spinners, s).collect()];
-    let mut seen = vec![false; spinners.len()];
-    seen[s] = true;
-    while let Some(it) = iters.last_mut() {
-        match it.pop() {
-            Some(j) if j == s => return Some(path),
-            Some(j) if !seen[j] => {
-                seen[j] = true;
-                path.push(j);
-                iters.push(next(spinners, j).collect());
-            }
-            Some(_) => {}
-            None => {
-                iters.pop();
-                path.pop();
-            }
-        }
-    }
-    None
+    crate::waitfor::cycle_through(s, spinners.len(), |i| next(spinners, i).collect())
 }
 
 /// The `livelock` finding for a cycle from [`find`].

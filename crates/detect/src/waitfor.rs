@@ -112,18 +112,28 @@ pub(crate) fn waits_for(waiters: &[Waiter], i: usize) -> impl Iterator<Item = us
 /// `waiters`, in wait order, beginning with `start`'s.
 pub fn find_cycle(waiters: &[Waiter], start: ThreadId) -> Option<Vec<usize>> {
     let s = waiters.iter().position(|w| w.thread.id == start)?;
-    // Depth-first search with an explicit path; waiter counts are small.
-    let mut path = vec![s];
-    let mut iters: Vec<Vec<usize>> = vec![waits_for(waiters, s).collect()];
-    let mut seen = vec![false; waiters.len()];
-    seen[s] = true;
-    while let Some(next) = iters.last_mut() {
-        match next.pop() {
-            Some(j) if j == s => return Some(path),
+    cycle_through(s, waiters.len(), |i| waits_for(waiters, i).collect())
+}
+
+/// A cycle through node `start` of a graph of `n` nodes whose edges out of
+/// a node `next` gives: the nodes in order, beginning with `start`.
+/// Depth-first with an explicit path (the graphs here are small).
+pub(crate) fn cycle_through(
+    start: usize,
+    n: usize,
+    next: impl Fn(usize) -> Vec<usize>,
+) -> Option<Vec<usize>> {
+    let mut path = vec![start];
+    let mut iters: Vec<Vec<usize>> = vec![next(start)];
+    let mut seen = vec![false; n];
+    seen[start] = true;
+    while let Some(it) = iters.last_mut() {
+        match it.pop() {
+            Some(j) if j == start => return Some(path),
             Some(j) if !seen[j] => {
                 seen[j] = true;
                 path.push(j);
-                iters.push(waits_for(waiters, j).collect());
+                iters.push(next(j));
             }
             Some(_) => {}
             None => {

@@ -133,6 +133,20 @@ fn a_relock_is_a_self_deadlock() {
     assert_eq!(f[0].kind, Kind::SelfDeadlock);
 }
 
+/// Replays whatever the reader accepts of `text`, up to its first error.
+fn replay_what_reads(text: &str) {
+    let mut a = Analyzer::new();
+    let mut r = a.trace("fuzz");
+    for rec in TraceReader::new(text.as_bytes(), "fuzz") {
+        match rec {
+            Ok(rec) => r.record(rec),
+            Err(_) => break,
+        }
+    }
+    r.finish();
+    let _ = a.finish();
+}
+
 #[test]
 fn garbled_input_never_panics_the_reader_or_the_replay() {
     // Deterministic mutations of a valid trace: every line cut, doubled,
@@ -184,16 +198,7 @@ fn garbled_input_never_panics_the_reader_or_the_replay() {
             text.push_str(&l);
             text.push('\n');
         }
-        let mut a = Analyzer::new();
-        let mut r = a.trace("fuzz");
-        for rec in TraceReader::new(text.as_bytes(), "fuzz") {
-            match rec {
-                Ok(rec) => r.record(rec),
-                Err(_) => break,
-            }
-        }
-        r.finish();
-        let _ = a.finish();
+        replay_what_reads(&text);
     }
 }
 
@@ -258,16 +263,7 @@ fn garbled_traces_of_every_primitive_never_panic_the_reader_or_the_replay() {
                 text.push_str(&l);
                 text.push('\n');
             }
-            let mut a = Analyzer::new();
-            let mut r = a.trace("fuzz");
-            for rec in TraceReader::new(text.as_bytes(), "fuzz") {
-                match rec {
-                    Ok(rec) => r.record(rec),
-                    Err(_) => break,
-                }
-            }
-            r.finish();
-            let _ = a.finish();
+            replay_what_reads(&text);
         }
     }
 }
