@@ -249,7 +249,7 @@ impl Condvar {
             // The steady case (a notify that woke someone, no mark to
             // clear) reads one word and takes no lock.
             if woken == 0 {
-                *self.lost.lock() = Some((site, crate::rt::hooks::me()));
+                *self.lost.lock() = Some((site, crate::rt::hooks::current_thread_id()));
                 self.has_lost
                     .store(true, std::sync::atomic::Ordering::Release);
             } else if self.has_lost.load(std::sync::atomic::Ordering::Acquire) {

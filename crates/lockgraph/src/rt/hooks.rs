@@ -958,8 +958,3 @@ fn timed_out_after_missed(me: lockgraph_detect::ThreadId) {
         panic!("{message}");
     }
 }
-
-/// The runtime id of the calling thread and nothing else, for markers.
-pub(crate) fn me() -> u64 {
-    current_thread_id()
-}

@@ -247,7 +247,7 @@ const fn object_kind(k: Kind) -> lockgraph_detect::ObjectKind {
 pub(crate) fn me() -> u64 {
     #[cfg(feature = "instrument")]
     {
-        crate::rt::hooks::me()
+        crate::rt::hooks::current_thread_id()
     }
     #[cfg(not(feature = "instrument"))]
     {
