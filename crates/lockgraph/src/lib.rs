@@ -69,7 +69,7 @@ pub use lockgraph_detect::{Finding, Kind, ObjectInfo, Severity};
 #[cfg(feature = "instrument")]
 pub use rt::config::{on_finding, set_backtraces, set_enabled, set_on_finding, OnFinding};
 #[cfg(feature = "instrument")]
-pub use rt::hooks::progress;
+pub use rt::heuristics::progress;
 #[cfg(feature = "instrument")]
 pub use rt::react::{findings, held_locks, take_findings};
 

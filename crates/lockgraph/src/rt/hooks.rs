@@ -1,4 +1,4 @@
-//! The entry points the raw locks call: before and after acquiring, on release, around waits.
+//! The entry points the primitives call: before and after acquiring, on release, on drop, for permits and joins.
 //!
 //! The hook points are exact: a blocking acquisition is judged *before* it
 //! can block (self-waits, order edges), recorded as held only *after* it
@@ -10,24 +10,25 @@
 //! edge, because it could not have blocked.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lockgraph_detect::selfwait::{self, Request};
 use lockgraph_detect::trace::EventKind;
-use lockgraph_detect::waitfor::{WaitOn, Waiter};
+use lockgraph_detect::waitfor::WaitOn;
 use lockgraph_detect::{hazard, livelock};
 use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, ObjectInfo, Site};
 
 use super::config;
-use super::global::{self, Found, GLOBAL};
+use super::global::{self, GLOBAL};
 use super::local::{self, Loc, Local};
 use super::meta::{describe, Meta, IN_GRAPH};
 use super::react;
 use super::record::{self, RawEvent};
 use super::stack;
 
-/// How long a blocked thread waits before it checks whether it is deadlocked.
-const SLICE: Duration = Duration::from_millis(100);
+use super::heuristics::spinning;
+pub(crate) use super::heuristics::{blocking, thread_ending, BlockingOn};
+pub(crate) use super::wait::{join_wait, wait_sliced, Wait};
 
 /// The raw operations of one acquisition mode.
 pub(crate) trait LockOps {
@@ -276,169 +277,6 @@ fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
     wait_sliced(&wait, &|| meta.info(), |d| ops.wait(d));
 }
 
-/// A blocking wait, as [`wait_sliced`] needs it described.
-pub(crate) struct Wait {
-    /// What is waited on.
-    pub(crate) object: ObjectId,
-    /// Who can end the wait.
-    pub(crate) on: WaitOn,
-    /// For locks, the mode asked for.
-    pub(crate) mode: Mode,
-    /// Where.
-    pub(crate) site: Loc,
-    /// When the wait gives up, if ever.
-    pub(crate) deadline: Option<Instant>,
-    /// A notification on the object nobody waited for, made before this
-    /// wait began: (site, runtime id of the thread that made it).
-    pub(crate) missed: Option<(Loc, u64)>,
-}
-
-/// How many consecutive checks must find the same lock cycle before it is a deadlock.
-const CONFIRM_CYCLE: u32 = 2;
-/// How many consecutive checks must find the same stall (a deadlock through
-/// anything but locks alone). More than for a lock cycle: whether a thread
-/// might still set an event is a judgment about the whole process.
-const CONFIRM_STALL: u32 = 5;
-
-/// Waits in slices until `slice(d)` (which waits at most `d`) returns
-/// `true`, or the deadline passes (returns `false`).
-///
-/// Most waits end within the first slice and never touch shared state.
-/// After it, the thread registers as blocked, and after each further slice
-/// it checks whether it is part of a deadlock: a wait-for cycle among locks
-/// or a set of blocked threads nothing can wake ([`lockgraph_detect::stall`]).
-/// A deadlock seen on enough consecutive checks is confirmed: reported and,
-/// unless the reaction is `off`, this thread leaves the wait by panicking
-/// (for a stall, so does every thread in it).
-pub(crate) fn wait_sliced(
-    w: &Wait,
-    info: &dyn Fn() -> ObjectInfo,
-    mut slice: impl FnMut(Duration) -> bool,
-) -> bool {
-    let step = |deadline: Option<Instant>| match deadline {
-        Some(d) => d.saturating_duration_since(Instant::now()).min(SLICE),
-        None => SLICE,
-    };
-    let expired = |deadline: Option<Instant>| deadline.is_some_and(|d| Instant::now() >= d);
-    if slice(step(w.deadline)) {
-        return true;
-    }
-    if expired(w.deadline) {
-        return false;
-    }
-    let registered = config::enabled()
-        .then(|| local::with(|l| (l.thread(), l.held_for_detect(), l.held_infos())))
-        .flatten();
-    let Some((thread, held, mut infos)) = registered else {
-        loop {
-            if slice(step(w.deadline)) {
-                return true;
-            }
-            if expired(w.deadline) {
-                return false;
-            }
-        }
-    };
-    infos.push(info());
-    let me = thread.id;
-    let waiter = Waiter {
-        thread,
-        object: w.object,
-        on: w.on,
-        timed: w.deadline.is_some(),
-        mode: w.mode,
-        site: Site::from_location(w.site),
-        held,
-        stack: None,
-        missed: None,
-    };
-    let mut g = GLOBAL.lock();
-    let waiter = Waiter {
-        missed: w.missed.map(|(site, by)| g.missed(site, by)),
-        ..waiter
-    };
-    g.add_waiter(waiter, infos);
-    drop(g);
-    let mut suspect: Option<(lockgraph_detect::Fingerprint, u32)> = None;
-    let done = loop {
-        if slice(step(w.deadline)) {
-            break true;
-        }
-        if expired(w.deadline) {
-            if w.missed.is_some() {
-                timed_out_after_missed(me);
-            }
-            break false;
-        }
-        let mut g = GLOBAL.lock();
-        if let Some(message) = g.take_doom(me) {
-            g.remove_waiter(me);
-            drop(g);
-            panic!("{message}");
-        }
-        if w.deadline.is_some() {
-            continue;
-        }
-        let Some(found) = g.deadlock_through(me) else {
-            suspect = None;
-            continue;
-        };
-        let seen = match suspect {
-            Some((fp, n)) if fp == found.finding.fingerprint => n + 1,
-            _ => 1,
-        };
-        suspect = Some((found.finding.fingerprint, seen));
-        let needed = if found.lock_cycle {
-            CONFIRM_CYCLE
-        } else {
-            CONFIRM_STALL
-        };
-        if seen < needed {
-            continue;
-        }
-        if !found.lock_cycle && g.unknown_thread_may_wake() {
-            // A thread the runtime does not know is running: it may yet help.
-            suspect = None;
-            continue;
-        }
-        let Found {
-            finding: mut f,
-            waiters,
-            lock_cycle,
-        } = found;
-        if record::recording() {
-            record::deadlock_record(&waiters);
-        }
-        // Only this thread's stack can be captured, here and now.
-        if let Some(step) = f.evidence.iter_mut().rev().find(|s| s.thread == me) {
-            step.stack = stack::capture();
-        }
-        g.mark_deadlocked(&f);
-        // A confirmed deadlock never ends by itself: unless the reaction is
-        // `off`, this thread leaves the wait by panicking. A lock cycle
-        // ends when one thread leaves (its locks come free); a stall needs
-        // every thread in it to leave.
-        let ends = config::on_finding() != config::OnFinding::Off;
-        if ends {
-            g.remove_waiter(me);
-        }
-        drop(g);
-        if let Some(message) = react::handle(f, true) {
-            if !lock_cycle {
-                let message: std::sync::Arc<str> = message.as_str().into();
-                let mut g = GLOBAL.lock();
-                for other in waiters.iter().filter(|x| x.thread.id != me) {
-                    g.doomed.push((other.thread.id, message.clone()));
-                }
-            }
-            panic!("{message}");
-        }
-        suspect = None;
-    };
-    GLOBAL.lock().remove_waiter(me);
-    done
-}
-
 /// A successful non-blocking (or timed) acquisition: joins the held set, adds no edge.
 #[inline]
 pub(crate) fn acquired_without_blocking(meta: &Meta, mode: Mode, site: Loc) {
@@ -483,88 +321,6 @@ pub(crate) fn try_failed(meta: &Meta, mode: Mode, site: Loc) {
     if check == Some(true) {
         spinning(meta);
     }
-}
-
-/// This thread has failed often enough to be a livelock candidate: it
-/// publishes its streak, and looks for a livelock through it.
-#[cold]
-#[inline(never)]
-fn spinning(meta: &Meta) {
-    let Some(me) = local::with(|l| {
-        let thread = l.thread();
-        let held = l.held_for_detect();
-        let mut infos = l.held_infos();
-        infos.push(meta.info());
-        let s = l.streak.as_mut()?;
-        s.published = true;
-        let fails = s
-            .fails
-            .iter()
-            .map(|&(o, site, n)| (ObjectId(o), Site::from_location(site), n))
-            .collect();
-        Some((
-            livelock::Spinner {
-                thread,
-                fails,
-                holds: held,
-            },
-            infos,
-        ))
-    })
-    .flatten() else {
-        return;
-    };
-    let (spinner, infos) = me;
-    let id = spinner.thread.id;
-    let mut g = GLOBAL.lock();
-    g.spinners.retain(|x| x.thread.id != id);
-    g.spinners.push(spinner);
-    for o in &infos {
-        if !g.spinner_objects.iter().any(|x| x.id == o.id) {
-            g.spinner_objects.push(o.clone());
-        }
-    }
-    if g.spinner_objects.len() > 4096 {
-        g.spinner_objects.drain(..2048);
-    }
-    let Some(cycle) = livelock::find(&g.spinners, id, &g.leaked) else {
-        return;
-    };
-    let spinners: Vec<livelock::Spinner> = cycle.iter().map(|&i| g.spinners[i].clone()).collect();
-    let all: Vec<usize> = (0..spinners.len()).collect();
-    let lookup = |o: ObjectId| -> ObjectInfo {
-        g.spinner_objects
-            .iter()
-            .find(|x| x.id == o)
-            .cloned()
-            .or_else(|| g.graph.object(o).cloned())
-            .unwrap_or_else(|| ObjectInfo {
-                id: o,
-                kind: lockgraph_detect::ObjectKind::Mutex,
-                name: None,
-                site: Site::new("<unknown>", 0, 0),
-            })
-    };
-    let f = livelock::finding(&spinners, &all, &lookup);
-    drop(g);
-    if record::recording() {
-        record::livelock_record(&spinners);
-    }
-    if let Some(message) = react::handle(f, false) {
-        panic!("{message}");
-    }
-}
-
-/// `lockgraph::progress()`: the calling thread made progress; a streak of
-/// failed attempts it is in ends.
-pub fn progress() {
-    if !config::enabled() {
-        return;
-    }
-    local::with(|l| {
-        l.record(RawEvent::new(EventKind::Progress, 0, None, None));
-        l.end_streak();
-    });
 }
 
 /// Records an event that has no other bookkeeping (condvar waits and notifications).
@@ -773,36 +529,6 @@ pub(crate) fn current_thread_id() -> u64 {
     local::with(|l| l.thread().id.0).unwrap_or(0)
 }
 
-/// Waits for thread `child` to finish (`finished(d)` waits at most `d`),
-/// as a blocking wait only that thread can end.
-pub(crate) fn join_wait(
-    child: u64,
-    name: Option<&'static str>,
-    spawned: Loc,
-    site: Loc,
-    finished: &dyn Fn(Duration) -> bool,
-) {
-    if child == 0 || !config::enabled() {
-        return;
-    }
-    let object = lockgraph_detect::model::thread_object(lockgraph_detect::ThreadId(child));
-    let wait = Wait {
-        object,
-        on: WaitOn::Thread(lockgraph_detect::ThreadId(child)),
-        mode: Mode::Exclusive,
-        site,
-        deadline: None,
-        missed: None,
-    };
-    let info = || ObjectInfo {
-        id: object,
-        kind: lockgraph_detect::ObjectKind::Thread,
-        name: name.map(Into::into),
-        site: Site::from_location(spawned),
-    };
-    wait_sliced(&wait, &info, finished);
-}
-
 /// A thread calls once `meta` again from inside its own closure: a certain
 /// self-deadlock, reported (and ended by a panic unless the reaction is `off`).
 pub(crate) fn once_self(meta: &Meta, owner: u64, site: Loc) {
@@ -839,122 +565,4 @@ pub(crate) fn held_again(meta: &Meta, mode: Mode, site: Loc) {
         let chain = l.next_chain(id, mode);
         l.push(meta, id, chain, mode, site);
     });
-}
-
-/// What a thread is about to block on, for [`blocking`].
-pub(crate) enum BlockingOn<'a> {
-    /// A wait on this object.
-    Object(&'a dyn Fn() -> ObjectInfo),
-    /// A sleep.
-    Sleep,
-}
-
-/// A blocking wait (or sleep) starts at `site`: a `blocking_while_holding`
-/// warning if the thread holds any lock.
-pub(crate) fn blocking(what: BlockingOn<'_>, site: Loc) {
-    if !config::enabled() {
-        return;
-    }
-    let Some((thread, held, infos)) = local::with(|l| {
-        if matches!(what, BlockingOn::Sleep) {
-            l.record(RawEvent::new(EventKind::Sleep, 0, None, Some(site)));
-        }
-        if l.held.is_empty() {
-            return None;
-        }
-        let held: Vec<_> = l.held.iter().map(|h| h.to_detect()).collect();
-        let infos: Vec<ObjectInfo> = l
-            .held
-            .iter()
-            .map(|h| super::meta::describe(h.id, h.kind, h.created, h.name))
-            .collect();
-        Some((l.thread(), held, infos))
-    })
-    .flatten() else {
-        return;
-    };
-    let info = |h: &lockgraph_detect::HeldLock| {
-        infos
-            .iter()
-            .find(|o| o.id == h.object)
-            .cloned()
-            .unwrap_or_else(|| {
-                super::meta::describe(h.object.0, lockgraph_detect::ObjectKind::Mutex, site, None)
-            })
-    };
-    let object;
-    let what = match what {
-        BlockingOn::Object(f) => {
-            object = f();
-            hazard::Blocking::On(&object)
-        }
-        BlockingOn::Sleep => hazard::Blocking::Sleep,
-    };
-    if let Some(f) = hazard::blocking_while_holding(
-        &thread,
-        &held,
-        &info,
-        what,
-        Site::from_location(site),
-        stack::capture(),
-    ) {
-        if let Some(message) = react::handle(f, false) {
-            panic!("{message}");
-        }
-    }
-}
-
-/// Reports `lock_leak` warnings for what the thread still holds as it
-/// ends (or ends the process), and forgets them.
-pub(crate) fn thread_ending(l: &mut Local) {
-    let Some(thread) = l.thread_if_registered() else {
-        return;
-    };
-    let leaked: Vec<local::Held> = l.held.drain(..).chain(l.permits.drain(..)).collect();
-    {
-        let mut g = GLOBAL.lock();
-        for h in leaked
-            .iter()
-            .filter(|h| h.kind != lockgraph_detect::ObjectKind::Semaphore)
-        {
-            if g.leaked.len() >= 1024 {
-                g.leaked.remove(0);
-            }
-            g.leaked.push(ObjectId(h.id));
-        }
-    }
-    for h in leaked {
-        let info = super::meta::describe(h.id, h.kind, h.created, h.name);
-        let f = hazard::lock_leak(
-            &thread,
-            &info,
-            Site::from_location(h.site),
-            hazard::Leak::ThreadEnded,
-        );
-        // A warning: reported, never a panic (the thread is ending).
-        let _ = react::handle(f, false);
-    }
-}
-
-/// A timed wait that began after a notification nobody waited for ran
-/// out. If nothing could have ended it anyway (every thread that might
-/// notify again is blocked or gone), that is a `missed_notification`.
-fn timed_out_after_missed(me: lockgraph_detect::ThreadId) {
-    let g = GLOBAL.lock();
-    let Some(found) = g.deadlock_through_as_untimed(me) else {
-        return;
-    };
-    if found.finding.kind != lockgraph_detect::Kind::MissedNotification
-        || g.unknown_thread_may_wake()
-    {
-        return;
-    }
-    if record::recording() {
-        record::deadlock_record(&found.waiters);
-    }
-    drop(g);
-    // The wait is over: a report, never the end of the thread.
-    if let Some(message) = react::handle(found.finding, false) {
-        panic!("{message}");
-    }
 }

@@ -4,7 +4,9 @@
 //! - [`meta`]: the per-object metadata every primitive carries (id, creation site, name).
 //! - [`local`]: the per-thread state: held stack and the cache of chains already learned.
 //! - [`global`]: the shared detector state, touched only to learn something new.
-//! - [`hooks`]: the entry points the raw locks call.
+//! - [`hooks`]: the entry points the primitives call.
+//! - [`wait`]: sliced blocking waits, where deadlocks and stalls are found.
+//! - [`heuristics`]: livelock streaks, blocking while holding, leaks at thread end.
 //! - [`procs`]: what the kernel says about threads lockgraph does not know.
 //! - [`react`]: what happens to a finding: panic, warn or nothing.
 //! - [`record`]: the trace file: per-thread rings, a flusher, exit hooks.
@@ -12,6 +14,7 @@
 
 pub(crate) mod config;
 pub(crate) mod global;
+pub(crate) mod heuristics;
 pub(crate) mod hooks;
 pub(crate) mod local;
 pub(crate) mod meta;
@@ -19,3 +22,4 @@ pub(crate) mod procs;
 pub(crate) mod react;
 pub(crate) mod record;
 pub(crate) mod stack;
+pub(crate) mod wait;
