@@ -288,15 +288,7 @@ impl Replay<'_> {
                             .iter()
                             .map(|&(o, site, n)| (ObjectId(o), self.site(Some(site)), n))
                             .collect(),
-                        holds: s
-                            .held
-                            .iter()
-                            .map(|&(o, site, mode)| HeldLock {
-                                object: ObjectId(o),
-                                mode,
-                                site: self.site(Some(site)),
-                            })
-                            .collect(),
+                        holds: self.snapshot_held(&s.held),
                     })
                     .collect();
                 for s in &spins {
@@ -316,15 +308,7 @@ impl Replay<'_> {
                         timed: false,
                         mode: w.mode,
                         site: self.site(Some(w.s)),
-                        held: w
-                            .held
-                            .iter()
-                            .map(|&(o, s, mode)| HeldLock {
-                                object: ObjectId(o),
-                                mode,
-                                site: self.site(Some(s)),
-                            })
-                            .collect(),
+                        held: self.snapshot_held(&w.held),
                         stack: self.stack(Some(w.s)),
                         missed: w.missed.map(|(s, t)| Missed {
                             site: self.site(Some(s)),
@@ -604,15 +588,7 @@ impl Replay<'_> {
                     .iter()
                     .map(|&(o, s, n)| (ObjectId(o), self.site(Some(s)), n))
                     .collect(),
-                holds: ts
-                    .streak_held
-                    .iter()
-                    .map(|h| HeldLock {
-                        object: ObjectId(h.object),
-                        mode: h.mode,
-                        site: self.site(Some(h.site)),
-                    })
-                    .collect(),
+                holds: self.held_locks(&ts.streak_held),
             });
         }
         for i in 0..spinners.len() {
@@ -626,20 +602,35 @@ impl Replay<'_> {
         }
     }
 
+    /// Held entries as the analyses take them.
+    fn held_locks(&self, held: &[Held]) -> Vec<HeldLock> {
+        held.iter()
+            .map(|h| HeldLock {
+                object: ObjectId(h.object),
+                mode: h.mode,
+                site: self.site(Some(h.site)),
+            })
+            .collect()
+    }
+
+    /// The `[object, site, mode]` triples of a recorded snapshot, as held locks.
+    fn snapshot_held(&self, held: &[(u64, u64, Mode)]) -> Vec<HeldLock> {
+        held.iter()
+            .map(|&(o, site, mode)| HeldLock {
+                object: ObjectId(o),
+                mode,
+                site: self.site(Some(site)),
+            })
+            .collect()
+    }
+
     /// A `blocking_while_holding` warning if thread `t` holds a lock as it blocks.
     fn blocking(&mut self, t: u64, what: Blocking<'_>, site: Option<u64>) {
         let raw: Vec<Held> = self.thread(t).held.clone();
         if raw.is_empty() {
             return;
         }
-        let held: Vec<HeldLock> = raw
-            .iter()
-            .map(|h| HeldLock {
-                object: ObjectId(h.object),
-                mode: h.mode,
-                site: self.site(Some(h.site)),
-            })
-            .collect();
+        let held: Vec<HeldLock> = self.held_locks(&raw);
         let thread = self.thread(t).info.clone();
         let info = |h: &HeldLock| self.object(h.object.0);
         if let Some(f) = hazard::blocking_while_holding(
@@ -675,14 +666,7 @@ impl Replay<'_> {
     fn judge(&mut self, t: u64, o: u64, mode: Mode, site: Option<u64>) {
         if self.thread(t).held.iter().any(|h| h.object == o) {
             let raw: Vec<Held> = self.thread(t).held.clone();
-            let held: Vec<HeldLock> = raw
-                .iter()
-                .map(|h| HeldLock {
-                    object: ObjectId(h.object),
-                    mode: h.mode,
-                    site: self.site(Some(h.site)),
-                })
-                .collect();
+            let held: Vec<HeldLock> = self.held_locks(&raw);
             let thread = self.thread(t).info.clone();
             let info = self.object(o);
             let req = Request {
@@ -842,15 +826,7 @@ impl Replay<'_> {
                     timed: b.timed,
                     mode: b.mode,
                     site: self.site(Some(b.site)),
-                    held: ts
-                        .held
-                        .iter()
-                        .map(|h| HeldLock {
-                            object: ObjectId(h.object),
-                            mode: h.mode,
-                            site: self.site(Some(h.site)),
-                        })
-                        .collect(),
+                    held: self.held_locks(&ts.held),
                     stack: self.stack(Some(b.site)),
                     missed: b.missed.map(|(s, t)| Missed {
                         site: self.site(Some(s)),

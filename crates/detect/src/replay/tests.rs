@@ -133,6 +133,16 @@ fn a_relock_is_a_self_deadlock() {
     assert_eq!(f[0].kind, Kind::SelfDeadlock);
 }
 
+/// A deterministic pseudo-random sequence (xorshift64), for mutations.
+fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 /// Replays whatever the reader accepts of `text`, up to its first error.
 fn replay_what_reads(text: &str) {
     let mut a = Analyzer::new();
@@ -170,13 +180,7 @@ fn garbled_input_never_panics_the_reader_or_the_replay() {
         "1e400",
         "\"\\u0000\"",
     ];
-    let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1Du64);
     for _ in 0..3000 {
         let mut text = String::from(lines[0]);
         text.push('\n');
@@ -230,13 +234,7 @@ fn garbled_traces_of_every_primitive_never_panic_the_reader_or_the_replay() {
         "{}",
         "\"thread\"",
     ];
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x9E37_79B9_7F4A_7C15u64);
     for base in bases {
         let lines: Vec<&str> = base.lines().collect();
         for _ in 0..300 {
