@@ -32,6 +32,10 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Where the child recorded its trace, if it did.
     pub trace_dir: Option<PathBuf>,
+    /// The panic message, if the scenario body panicked (on its own thread).
+    pub panic: Option<String>,
+    /// Whether a check asserted the panic ([`Outcome::expect_panic`]).
+    panic_checked: std::cell::Cell<bool>,
 }
 
 impl Outcome {
@@ -60,9 +64,43 @@ impl Outcome {
         &self.findings[0]
     }
 
+    /// Asserts that the scenario body panicked with a lockgraph report of
+    /// `kind` (the expected way for a thread to leave a certain self-wait
+    /// or a confirmed deadlock) and returns the message.
+    #[track_caller]
+    pub fn expect_panic(&self, kind: Kind) -> &str {
+        let Some(message) = self.panic.as_deref() else {
+            panic!(
+                "expected the body to panic with a {kind} report, it returned; stderr:\n{}",
+                self.stderr
+            )
+        };
+        let want = format!("lockgraph: {}", kind.as_str());
+        assert!(
+            message.starts_with(&want),
+            "expected the body to panic with a {kind} report, it panicked with:\n{message}"
+        );
+        self.panic_checked.set(true);
+        message
+    }
+
+    /// Fails unless the body returned normally or its panic was asserted
+    /// with [`Outcome::expect_panic`]: an assertion that failed inside a
+    /// scenario (a twin's "every worker finished") fails its test.
+    #[track_caller]
+    pub fn assert_body_ok(&self) {
+        if let (Some(message), false) = (&self.panic, self.panic_checked.get()) {
+            panic!(
+                "the scenario body panicked: {message}\nstderr:\n{}",
+                self.stderr
+            );
+        }
+    }
+
     /// Asserts that nothing at all was found.
     #[track_caller]
     pub fn assert_silent(&self) {
+        self.assert_body_ok();
         assert!(
             self.findings.is_empty(),
             "expected silence, found {:?}; stderr:\n{}",
@@ -118,12 +156,31 @@ pub fn run_with(name: &str, opts: Options, body: impl FnOnce()) -> Outcome {
     parent(name, opts)
 }
 
+/// What the child prints after its marker: its findings, and the body's
+/// panic message if it panicked.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ChildReport {
+    findings: Vec<Finding>,
+    panic: Option<String>,
+}
+
 fn child(body: impl FnOnce()) -> ! {
     // A panic in the scenario's own thread (a self_deadlock, say) still ends
-    // with the findings printed.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
-    let findings = lockgraph::take_findings();
-    let json = serde_json::to_string(&findings).expect("findings serialize");
+    // with the findings printed; the message goes to the parent, which fails
+    // the test unless the check asserted it.
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .err()
+        .map(|p| {
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "a panic with a non-string payload".to_owned())
+        });
+    let report = ChildReport {
+        findings: lockgraph::take_findings(),
+        panic,
+    };
+    let json = serde_json::to_string(&report).expect("findings serialize");
     println!("\n{MARKER}{json}");
     std::process::exit(0)
 }
@@ -192,19 +249,23 @@ fn parent(name: &str, opts: Options) -> Outcome {
             status,
             elapsed,
             trace_dir: opts.trace_dir,
+            panic: None,
+            panic_checked: std::cell::Cell::new(false),
         };
     }
     let line = stdout
         .lines()
         .find_map(|l| l.strip_prefix(MARKER))
         .unwrap_or_else(|| panic!("scenario {name} printed no findings ({status:?}); stdout:\n{stdout}\nstderr:\n{stderr}"));
-    let findings: Vec<Finding> = serde_json::from_str(line).expect("findings parse");
+    let report: ChildReport = serde_json::from_str(line).expect("findings parse");
     Outcome {
-        findings,
+        findings: report.findings,
         stderr,
         status,
         elapsed,
         trace_dir: opts.trace_dir,
+        panic: report.panic,
+        panic_checked: std::cell::Cell::new(false),
     }
 }
 
@@ -303,6 +364,7 @@ macro_rules! scenario {
             };
             let $out = $crate::run_with(&name, opts, || $body);
             $check
+            $out.assert_body_ok();
             $out.assert_replay_matches_live();
             $out.save_fixture(&name);
         }

@@ -21,16 +21,24 @@ impl Rng {
     }
 }
 
+/// Runs a correct program recorded, asserts it found nothing (and that its
+/// own assertions held), and that the replay of its trace finds nothing too.
 fn silent(name: &str, body: impl FnOnce()) {
     let out = run_with(
         name,
         Options {
             timeout: Duration::from_secs(60),
+            trace_dir: Some(
+                std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                    .join("false-alarm-traces")
+                    .join(name),
+            ),
             ..Options::default()
         },
         body,
     );
     out.assert_silent();
+    out.assert_replay_matches_live();
 }
 
 #[test]

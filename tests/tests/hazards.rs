@@ -31,6 +31,7 @@ scenario! {
         let mut g = r.0.lock();
         r.1.wait(&mut g);
     } => |out| {
+        out.expect_panic(Kind::MissedNotification);
         let f = out.single(Kind::MissedNotification);
         assert_eq!(f.severity, Severity::Error);
         assert_eq!(f.evidence.len(), 2);
@@ -51,6 +52,7 @@ scenario! {
         let timed_out = r.1.wait_for(&mut g, ms(400)).timed_out();
         assert!(timed_out);
     } => |out| {
+        out.expect_panic(Kind::MissedNotification);
         out.single(Kind::MissedNotification);
     }
 }
@@ -91,6 +93,7 @@ scenario! {
         w.join().unwrap();
         ready.wait();
     } => |out| {
+        out.expect_panic(Kind::MissedNotification);
         let f = out.single(Kind::MissedNotification);
         assert!(f.summary.contains("Event \"ready\" was set at"), "{}", f.summary);
         assert!(f.summary.contains("cleared before any waiter saw it"), "{}", f.summary);
@@ -182,6 +185,7 @@ scenario! {
         w.join().unwrap();
         *m.lock() += 1;
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let leak = out.exactly(&[Kind::LockLeak, Kind::Deadlock], Kind::LockLeak);
         assert!(leak.summary.contains("ended holding Mutex \"m\""), "{}", leak.summary);
         let d = out.exactly(&[Kind::LockLeak, Kind::Deadlock], Kind::Deadlock);

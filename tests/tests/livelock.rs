@@ -245,6 +245,7 @@ scenario! {
             std::thread::sleep(ms(1));
         }
     } => |out| {
+        out.expect_panic(Kind::Livelock);
         let mut kinds = out.kinds();
         kinds.sort();
         assert_eq!(kinds, [Kind::Livelock, Kind::LockLeak], "stderr:\n{}", out.stderr);

@@ -23,6 +23,7 @@ scenario! {
         let _first = m.lock();
         let _second = m.lock();
     } => |out| {
+        out.expect_panic(Kind::SelfDeadlock);
         let f = out.single(Kind::SelfDeadlock);
         assert_eq!(f.severity, Severity::Error);
         assert_eq!(f.evidence.len(), 2, "both sites");
@@ -73,6 +74,7 @@ scenario! {
         let t = Tasks { lock: Mutex::named("tasks.lock", 0) };
         t.task1();
     } => |out| {
+        out.expect_panic(Kind::SelfDeadlock);
         let f = out.single(Kind::SelfDeadlock);
         let s = steps(f);
         assert!(s[0].starts_with("holds tasks.lock@"), "{s:?}");
@@ -367,6 +369,7 @@ scenario! {
         let _r = l.read();
         let _w = l.write();
     } => |out| {
+        out.expect_panic(Kind::SelfDeadlock);
         let f = out.single(Kind::SelfDeadlock);
         assert!(f.summary.contains("write") && f.summary.contains("RwLock \"config\""), "{}", f.summary);
     }
@@ -428,6 +431,7 @@ scenario! {
     fn s18_read_read_inversion_with_writers_on_both_is_lock_order_cycle() {
         read_read(true, true);
     } => |out| {
+        out.expect_panic(Kind::LockOrderCycle);
         let f = out.single(Kind::LockOrderCycle);
         assert_eq!(f.objects.len(), 2);
     }
@@ -440,6 +444,7 @@ scenario! {
         let _outer = l.read();
         let _inner = l.read();
     } => |out| {
+        out.expect_panic(Kind::SelfDeadlock);
         let f = out.single(Kind::SelfDeadlock);
         assert!(f.summary.contains("as soon as a writer queues"), "{}", f.summary);
         assert!(f.notes.iter().any(|n| n.contains("read_recursive")), "{:?}", f.notes);

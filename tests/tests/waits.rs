@@ -18,6 +18,7 @@ scenario! {
         done.wait();
         done.set();
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let f = out.single(Kind::Deadlock);
         assert!(f.summary.starts_with("every live thread is blocked"), "{}", f.summary);
         assert!(f.summary.contains("waits for Event \"done\" to be set"), "{}", f.summary);
@@ -81,6 +82,7 @@ scenario! {
         assert_eq!(worker.join().unwrap(), None);
         let _p = pool.acquire();
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let leak = out.exactly(&[Kind::LockLeak, Kind::Deadlock], Kind::LockLeak);
         assert!(leak.summary.contains("thread \"worker\" (#1) ended holding a permit of Semaphore \"pool\""), "{}", leak.summary);
         assert!(leak.evidence[0].site.file.ends_with("waits.rs"), "names the acquisition site");
@@ -117,6 +119,7 @@ scenario! {
             let _ = w.join();
         }
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let f = out.single(Kind::Deadlock);
         assert!(f.summary.starts_with("every live thread is blocked"), "{}", f.summary);
         let at_barrier = f.summary.matches("waits at Barrier \"start\"").count();
@@ -177,6 +180,7 @@ scenario! {
         drop(_g);
         setter.join().unwrap();
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let w = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
         assert!(w.summary.contains(" while holding Mutex "), "{}", w.summary);
         let f = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
@@ -227,6 +231,7 @@ scenario! {
         drop(_held);
         notifier.join().unwrap();
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let w = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
         assert!(w.summary.contains(" while holding Mutex "), "{}", w.summary);
         let f = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
@@ -267,6 +272,7 @@ scenario! {
         let _ = worker.join();
         drop(g);
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let w = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
         assert!(w.summary.contains(" while holding Mutex "), "{}", w.summary);
         let f = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
@@ -311,6 +317,7 @@ scenario! {
         }
         let _ = last.join();
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let w = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::BlockingWhileHolding);
         assert!(w.summary.contains(" while holding Mutex "), "{}", w.summary);
         let f = out.exactly(&[Kind::BlockingWhileHolding, Kind::Deadlock], Kind::Deadlock);
@@ -338,6 +345,7 @@ scenario! {
         }
         let _ = holder.join();
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let f = out.single(Kind::Deadlock);
         assert!(f.summary.contains("waits for a permit of Semaphore \"pool\" holding Mutex \"m\""), "{}", f.summary);
         assert!(f.summary.contains("holding Semaphore \"pool\""), "the permit holder is named: {}", f.summary);
@@ -451,6 +459,7 @@ scenario! {
         worker.join().unwrap();
         ready.wait();
     } => |out| {
+        out.expect_panic(Kind::Deadlock);
         let f = out.single(Kind::Deadlock);
         assert!(f.summary.contains("waits for Latch \"ready\" to count down"), "{}", f.summary);
     }
@@ -464,6 +473,7 @@ scenario! {
         }
         init();
     } => |out| {
+        out.expect_panic(Kind::SelfDeadlock);
         let f = out.single(Kind::SelfDeadlock);
         assert!(f.summary.contains("Once \"init\" again from inside its own initialization"), "{}", f.summary);
     }
