@@ -73,6 +73,8 @@ struct Blocked {
     timed: bool,
     /// (site, thread) of a notification nobody waited for, made before this wait.
     missed: Option<(u64, u64)>,
+    /// For a condvar wait, its mutex: the wait released it.
+    cv_mutex: Option<u64>,
 }
 
 struct ThreadState {
@@ -93,6 +95,8 @@ struct ThreadState {
     streak_held: Vec<Held>,
     /// The thread was part of a livelock the live runtime recorded.
     livelocked: bool,
+    /// A `missed` mark for the thread's next wait: (object, site, thread).
+    missed_next: Option<(u64, u64, u64)>,
 }
 
 /// The replay of one trace.
@@ -228,6 +232,7 @@ impl Replay<'_> {
                 streak: Vec::new(),
                 streak_held: Vec::new(),
                 livelocked: false,
+                missed_next: None,
             }
         })
     }
@@ -344,9 +349,26 @@ impl Replay<'_> {
         let t = e.thread;
         let o = e.object.unwrap_or(0);
         let mode = e.mode.unwrap_or(Mode::Exclusive);
+        // The release of a condvar wait's own mutex is part of the wait.
+        // Traces written before the release was recorded first have it
+        // just after the `cv_wait`: it neither ends the wait nor releases
+        // anything twice.
+        if e.kind == EventKind::Release
+            && self
+                .thread(t)
+                .blocked
+                .is_some_and(|b| b.cv_mutex == Some(o))
+        {
+            return;
+        }
         // Any event of a thread means it is running: a wait it started is over.
         self.thread(t).blocked = None;
-        let missed = self.lost.get(&o).copied();
+        // The mark the runtime recorded for this wait, if the trace has it;
+        // else what file order says (traces written before `missed`).
+        let missed = match self.thread(t).missed_next.take() {
+            Some((obj, site, by)) if obj == o => Some((site, by)),
+            _ => self.lost.get(&o).copied(),
+        };
         let blocked = |on: WaitOn, timed: bool| {
             Some(Blocked {
                 object: o,
@@ -355,6 +377,7 @@ impl Replay<'_> {
                 on,
                 timed,
                 missed,
+                cv_mutex: None,
             })
         };
         match e.kind {
@@ -505,6 +528,9 @@ impl Replay<'_> {
                 ts.livelocked = false;
             }
             EventKind::Repeat => {}
+            EventKind::Missed => {
+                self.thread(t).missed_next = Some((o, e.site.unwrap_or(0), e.child.unwrap_or(0)));
+            }
             EventKind::Release => self.release(t, o),
             EventKind::Remode => {
                 let ts = self.thread(t);
@@ -532,13 +558,22 @@ impl Replay<'_> {
                 }
             }
             EventKind::CvWait => {
+                // The wait gives its mutex back. Recorded first as a
+                // `release` since that was fixed; older traces release it here.
                 if let Some(m) = e.mutex {
-                    self.release(t, m);
+                    let ts = self.thread(t);
+                    if let Some(i) = ts.held.iter().rposition(|h| h.object == m) {
+                        ts.held.remove(i);
+                        rechain(&mut ts.held, i);
+                    }
                 }
                 let info = self.object(o);
                 self.blocking(t, Blocking::On(&info), e.site);
                 let timed = e.how.as_deref() == Some("timed");
-                self.thread(t).blocked = blocked(WaitOn::Anyone, timed);
+                self.thread(t).blocked = blocked(WaitOn::Anyone, timed).map(|b| Blocked {
+                    cv_mutex: e.mutex,
+                    ..b
+                });
             }
             EventKind::CvWoken => {
                 if let Some(m) = e.mutex {

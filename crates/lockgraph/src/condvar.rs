@@ -303,11 +303,20 @@ impl Condvar {
         let ticket = self.slices.enter();
         let mutex_id = raw.meta().id();
         let cv_id = self.meta.id();
+        // The release is recorded before the wait, so that a trace that
+        // ends inside this wait (the process was killed, or another thread
+        // called `process::exit`) ends with the wait.
+        hooks::release(raw.meta());
+        let missed = if self.has_lost.load(std::sync::atomic::Ordering::Acquire) {
+            *self.lost.lock()
+        } else {
+            None
+        };
+        hooks::note_missed(cv_id, missed);
         let mut e = RawEvent::new(EventKind::CvWait, cv_id, None, Some(site));
         e.extra = mutex_id;
         e.flag = deadline.is_some();
         hooks::note(e);
-        hooks::release(raw.meta());
         hooks::blocking(hooks::BlockingOn::Object(&|| self.meta.info()), site);
         let wait = Wait {
             object: ObjectId(cv_id),
@@ -315,11 +324,7 @@ impl Condvar {
             mode: Mode::Exclusive,
             site,
             deadline,
-            missed: if self.has_lost.load(std::sync::atomic::Ordering::Acquire) {
-                *self.lost.lock()
-            } else {
-                None
-            },
+            missed,
         };
         /// Leaves the ticket book even if the wait ends by a deadlock
         /// panic, and then gives the mutex (held again) back to the held

@@ -265,3 +265,54 @@ fn garbled_traces_of_every_primitive_never_panic_the_reader_or_the_replay() {
         }
     }
 }
+
+/// A trace cut inside a condvar wait that began after a notify that woke
+/// nobody: thread 2 notified and ended, thread 1 then waited forever.
+fn cut_in_a_condvar_wait(release_first: bool) -> String {
+    let cv = "{\"object\":30,\"kind\":\"condvar\",\"name\":\"ready\",\"site\":2}\n";
+    let notify = "{\"ev\":\"notify\",\"t\":2,\"o\":30,\"s\":2,\"woken\":0,\"all\":false}\n{\"ev\":\"exit\",\"t\":2}\n";
+    let wait = "{\"ev\":\"cv_wait\",\"t\":1,\"o\":30,\"s\":1,\"mutex\":10}\n";
+    let (a, b) = if release_first {
+        (rel(1, 10), wait.to_owned())
+    } else {
+        (wait.to_owned(), rel(1, 10))
+    };
+    format!("{HEAD}{cv}{notify}{}{a}{b}", acq(1, 10))
+}
+
+#[test]
+fn a_trace_cut_inside_a_condvar_wait_after_a_lost_notify_is_missed_notification() {
+    // Both orders: the release recorded before the wait (since the fix) and
+    // after it (older traces). The wait is what the thread ends in, either way.
+    for release_first in [true, false] {
+        let f = analyze(&[&cut_in_a_condvar_wait(release_first)]);
+        let kinds: Vec<Kind> = f.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            [Kind::MissedNotification],
+            "release first: {release_first}: {f:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_release_of_a_condvar_wait_releases_nothing_of_another_thread() {
+    // Old order: cv_wait (releases 10), then release 10. Thread 3 holds 10
+    // in the file meanwhile (events of threads are not in time order): the
+    // second release must not take it from thread 3, whose wait on 20 held
+    // by thread 4 waiting on 10 is a real cycle.
+    let cv = "{\"object\":30,\"kind\":\"condvar\",\"name\":\"ready\",\"site\":2}\n";
+    let trace = format!(
+        "{HEAD}{cv}{}{}{}{}{}{}{}{}",
+        acq(1, 10),
+        "{\"ev\":\"cv_wait\",\"t\":1,\"o\":30,\"s\":1,\"mutex\":10,\"how\":\"timed\"}\n",
+        acq(3, 10),
+        rel(1, 10),
+        acq(4, 20),
+        "{\"ev\":\"wait\",\"t\":3,\"o\":20,\"s\":1,\"mode\":\"exclusive\"}\n",
+        "{\"ev\":\"wait\",\"t\":4,\"o\":10,\"s\":2,\"mode\":\"exclusive\"}\n",
+        "{\"ev\":\"block\",\"t\":5,\"o\":30,\"s\":2,\"how\":\"timed\"}\n",
+    );
+    let kinds: Vec<Kind> = analyze(&[&trace]).iter().map(|f| f.kind).collect();
+    assert!(kinds.contains(&Kind::Deadlock), "{kinds:?}");
+}

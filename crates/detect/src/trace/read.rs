@@ -327,6 +327,7 @@ fn event_kind(name: &str) -> Option<EventKind> {
         "give" => EventKind::Give,
         "sleep" => EventKind::Sleep,
         "progress" => EventKind::Progress,
+        "missed" => EventKind::Missed,
         _ => return None,
     })
 }

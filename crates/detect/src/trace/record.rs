@@ -62,6 +62,11 @@ pub enum EventKind {
     /// The thread marked progress (`lockgraph::progress()`): a streak of
     /// failed attempts ends.
     Progress,
+    /// The thread's next wait (a `cv_wait` or `block` on `o`) begins after
+    /// a notification that woke nobody, made at `s` by thread `child` (or an
+    /// event set and cleared unseen). Written by the waiting thread, so the
+    /// mark does not depend on how the threads' events interleave in the file.
+    Missed,
 }
 
 /// How a wait on a semaphore, event, barrier, latch or once ended.

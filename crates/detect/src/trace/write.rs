@@ -59,6 +59,7 @@ fn event_str(k: EventKind) -> &'static str {
         EventKind::Give => "give",
         EventKind::Sleep => "sleep",
         EventKind::Progress => "progress",
+        EventKind::Missed => "missed",
     }
 }
 

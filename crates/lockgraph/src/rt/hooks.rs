@@ -330,6 +330,17 @@ pub(crate) fn note(e: RawEvent) {
     }
 }
 
+/// Records, just before a wait on `object`, that it begins after a
+/// notification nobody waited for (`missed`: its site and thread), so a
+/// trace carries the mark the live runtime judged the wait by.
+pub(crate) fn note_missed(object: u64, missed: Option<(Loc, u64)>) {
+    if let Some((site, by)) = missed {
+        let mut e = RawEvent::new(EventKind::Missed, object, None, Some(site));
+        e.extra = by;
+        note(e);
+    }
+}
+
 /// Just before the raw unlock.
 #[inline(always)]
 pub(crate) fn release(meta: &Meta) {

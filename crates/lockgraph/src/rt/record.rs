@@ -171,6 +171,10 @@ impl Sink {
         ev.mode = e.mode;
         match e.kind {
             EventKind::Spawn | EventKind::Join => ev.child = Some(e.extra),
+            EventKind::Missed => {
+                ev.object = Some(e.object);
+                ev.child = Some(e.extra);
+            }
             EventKind::Exit | EventKind::Sleep => {}
             // Compressed in the recording thread: k events, n more times.
             EventKind::Repeat => {

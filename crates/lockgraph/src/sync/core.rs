@@ -165,6 +165,7 @@ impl<S> Core<S> {
             }
         };
         // Recorded first, so the trace shows the wait a warning is about.
+        hooks::note_missed(id, missed);
         hooks::note(e);
         if matches!(
             self.meta.kind(),
