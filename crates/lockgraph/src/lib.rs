@@ -67,7 +67,10 @@ pub use sync::{
 #[cfg(feature = "instrument")]
 pub use lockgraph_detect::{Finding, Kind, ObjectInfo, Severity};
 #[cfg(feature = "instrument")]
-pub use rt::config::{on_finding, set_backtraces, set_enabled, set_on_finding, OnFinding};
+pub use rt::config::{
+    on_finding, set_backtraces, set_enabled, set_on_finding, set_stall_grace, stall_grace,
+    OnFinding, DEFAULT_STALL_GRACE,
+};
 #[cfg(feature = "instrument")]
 pub use rt::heuristics::progress;
 #[cfg(feature = "instrument")]

@@ -1,6 +1,7 @@
-//! Settings: environment first (`LOCKGRAPH`, `LOCKGRAPH_ON_FINDING`, `LOCKGRAPH_BACKTRACE`), API second.
+//! Settings: environment first (`LOCKGRAPH`, `LOCKGRAPH_ON_FINDING`, `LOCKGRAPH_BACKTRACE`, `LOCKGRAPH_STALL_GRACE`), API second.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::time::Duration;
 
 /// What the runtime does when it finds something.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,9 +130,71 @@ pub fn set_backtraces(on: bool) {
     BACKTRACES.store(if on { ON } else { OFF }, Ordering::Relaxed);
 }
 
+/// The default [`stall_grace`]: see `docs/heuristics.md`, *Threads
+/// lockgraph does not know*, for why 3 s.
+pub const DEFAULT_STALL_GRACE: Duration = Duration::from_secs(3);
+
+/// `u64::MAX`: not read from the environment yet.
+static STALL_GRACE_MS: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Parses `3`, `2.5`, `3s`, `500ms` (a bare number is seconds).
+fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (s.as_str(), 1.0)
+    };
+    let v: f64 = num.trim().parse().ok()?;
+    (v.is_finite() && v >= 0.0 && v * scale < 86_400.0).then(|| Duration::from_secs_f64(v * scale))
+}
+
+/// How long a stall is held back for threads lockgraph does not know that
+/// are asleep or in a timed wait (they might still wake and end it) before
+/// it is reported anyway. Running unknown threads hold it back for as long
+/// as they run. `LOCKGRAPH_STALL_GRACE` (`3`, `2.5s`, `500ms`) sets it.
+pub fn stall_grace() -> Duration {
+    match STALL_GRACE_MS.load(Ordering::Relaxed) {
+        u64::MAX => {
+            let grace = std::env::var("LOCKGRAPH_STALL_GRACE")
+                .ok()
+                .and_then(|v| {
+                    let parsed = parse_duration(&v);
+                    if parsed.is_none() {
+                        eprintln!("lockgraph: ignoring LOCKGRAPH_STALL_GRACE={v:?}: expected a duration such as 3s or 500ms");
+                    }
+                    parsed
+                })
+                .unwrap_or(DEFAULT_STALL_GRACE);
+            set_stall_grace(grace);
+            grace
+        }
+        ms => Duration::from_millis(ms),
+    }
+}
+
+/// Sets [`stall_grace`] (the API twin of `LOCKGRAPH_STALL_GRACE`).
+pub fn set_stall_grace(grace: Duration) {
+    let ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX - 1);
+    STALL_GRACE_MS.store(ms.min(u64::MAX - 1), Ordering::Relaxed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_duration(" 2.5s "), Some(Duration::from_millis(2500)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("-1"), None);
+        assert_eq!(parse_duration("1e30"), None);
+    }
 
     #[test]
     fn parses_reactions() {

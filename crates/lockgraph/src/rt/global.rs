@@ -194,12 +194,12 @@ impl Global {
         })
     }
 
-    /// Whether a thread the runtime does not know might still be running
-    /// (and so end a stall): see [`super::procs`].
-    pub(crate) fn unknown_thread_may_wake(&self) -> bool {
+    /// The threads the runtime does not know that might still be running
+    /// or wake by themselves (and so end a stall): see [`super::procs`].
+    pub(crate) fn unknown_threads(&self) -> Vec<super::procs::Unknown> {
         let mut known: Vec<i64> = self.threads.iter().map(|t| t.tid).collect();
         known.extend(&self.own_tids);
-        super::procs::unknown_thread_may_wake(&known)
+        super::procs::unknown_threads(&known)
     }
 
     /// The report this thread must leave its wait with, if a deadlock it is part of was confirmed.

@@ -103,6 +103,8 @@ pub(crate) fn wait_sliced(
     g.add_waiter(waiter, infos);
     drop(g);
     let mut suspect: Option<(lockgraph_detect::Fingerprint, u32)> = None;
+    // Since when unknown threads, asleep, have held the suspected stall back.
+    let mut held_back_since: Option<Instant> = None;
     let done = loop {
         if slice(step(w.deadline)) {
             break true;
@@ -124,11 +126,15 @@ pub(crate) fn wait_sliced(
         }
         let Some(found) = g.deadlock_through(me) else {
             suspect = None;
+            held_back_since = None;
             continue;
         };
         let seen = match suspect {
             Some((fp, n)) if fp == found.finding.fingerprint => n + 1,
-            _ => 1,
+            _ => {
+                held_back_since = None;
+                1
+            }
         };
         suspect = Some((found.finding.fingerprint, seen));
         let needed = if found.lock_cycle {
@@ -139,16 +145,31 @@ pub(crate) fn wait_sliced(
         if seen < needed {
             continue;
         }
-        if !found.lock_cycle && g.unknown_thread_may_wake() {
-            // A thread the runtime does not know is running: it may yet help.
-            suspect = None;
-            continue;
+        // Threads the runtime does not know may yet end a stall (not a lock
+        // cycle: only its own threads hold those locks). A running one holds
+        // the report back while it runs; asleep ones for the grace period.
+        let mut waited_for = None;
+        if !found.lock_cycle {
+            let unknown = g.unknown_threads();
+            if !unknown.is_empty() {
+                let since = *held_back_since.get_or_insert_with(Instant::now);
+                let running = unknown
+                    .iter()
+                    .any(|u| u.activity == super::procs::Activity::Running);
+                if running || since.elapsed() < config::stall_grace() {
+                    continue;
+                }
+                waited_for = Some((since.elapsed(), unknown));
+            }
         }
         let Found {
             finding: mut f,
             waiters,
             lock_cycle,
         } = found;
+        if let Some((waited, unknown)) = waited_for {
+            f.notes.push(unknown_note(waited, &unknown));
+        }
         if record::recording() {
             record::deadlock_record(&waiters);
         }
@@ -221,7 +242,7 @@ fn timed_out_after_missed(me: lockgraph_detect::ThreadId) {
         return;
     };
     if found.finding.kind != lockgraph_detect::Kind::MissedNotification
-        || g.unknown_thread_may_wake()
+        || !g.unknown_threads().is_empty()
     {
         return;
     }
@@ -233,4 +254,20 @@ fn timed_out_after_missed(me: lockgraph_detect::ThreadId) {
     if let Some(message) = react::handle(found.finding, false) {
         panic!("{message}");
     }
+}
+
+/// The note of a stall reported although threads the runtime does not know
+/// were alive: who they were, and how long the report waited for them.
+fn unknown_note(waited: Duration, unknown: &[super::procs::Unknown]) -> String {
+    let names: Vec<String> = unknown
+        .iter()
+        .map(super::procs::Unknown::describe)
+        .collect();
+    format!(
+        "reported after waiting {:.1} s for {} thread(s) lockgraph does not know, which might have ended it: {}; none was running when the grace ended, so none is taken to (a thread that ends such a wait later than that needs a larger LOCKGRAPH_STALL_GRACE, now {:.1} s)",
+        waited.as_secs_f64(),
+        unknown.len(),
+        names.join(", "),
+        config::stall_grace().as_secs_f64()
+    )
 }
