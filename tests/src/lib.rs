@@ -84,6 +84,18 @@ impl Outcome {
         message
     }
 
+    /// Accepts either ending of a body whose main thread is one of several
+    /// in a stall: it may leave with the `kind` report (it confirmed the
+    /// stall, or was doomed by it), or return normally (another thread
+    /// confirmed it first, and its leaving ended the main thread's wait).
+    /// A panic with anything else still fails the test.
+    #[track_caller]
+    pub fn allow_panic(&self, kind: Kind) {
+        if self.panic.is_some() {
+            self.expect_panic(kind);
+        }
+    }
+
     /// Fails unless the body returned normally or its panic was asserted
     /// with [`Outcome::expect_panic`]: an assertion that failed inside a
     /// scenario (a twin's "every worker finished") fails its test.

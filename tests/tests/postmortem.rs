@@ -112,3 +112,99 @@ fn killed_with_threads_blocked_on_each_other_through_a_condvar_and_a_lock_is_dea
         assert!(f.summary.contains(part), "{part} in {}", f.summary);
     }
 }
+
+/// Runs `body`, which ends the process with `std::process::exit(3)` while
+/// other threads are blocked, recorded; returns its stderr and what its
+/// trace holds.
+fn exited(name: &str, body: impl FnOnce()) -> (Outcome, Vec<Finding>) {
+    let out = run_with(
+        name,
+        Options {
+            trace_dir: Some(dir(name)),
+            // Returns what is left instead of looking for the findings line
+            // the child never prints (it exits first).
+            kill_after: Some(Duration::from_secs(15)),
+            ..Options::default()
+        },
+        body,
+    );
+    assert_eq!(out.status.code(), Some(3), "stderr:\n{}", out.stderr);
+    let findings = analyze(&traces_in(&dir(name)));
+    out.save_fixture(name);
+    (out, findings)
+}
+
+#[test]
+fn process_exit_while_a_thread_waits_after_a_lost_notify_is_missed_notification_live_and_offline() {
+    let name = "process_exit_while_a_thread_waits_after_a_lost_notify_is_missed_notification_live_and_offline";
+    let (out, findings) = exited(name, || {
+        let pair = Arc::new((Mutex::named("results", 0), Condvar::named("ready")));
+        let producer = {
+            let pair = pair.clone();
+            named("producer", move || {
+                *pair.0.lock() += 1;
+                pair.1.notify_one();
+            })
+        };
+        producer.join().unwrap();
+        let _consumer = {
+            let pair = pair.clone();
+            named("consumer", move || {
+                let mut g = pair.0.lock();
+                pair.1.wait(&mut g);
+            })
+        };
+        // Longer than one slice, shorter than the stall check: only the
+        // exit can report it.
+        std::thread::sleep(ms(250));
+        std::process::exit(3);
+    });
+    assert!(
+        out.stderr
+            .contains("lockgraph: missed_notification (error)")
+            && out.stderr.contains("found at process exit"),
+        "reported live at exit:\n{}",
+        out.stderr
+    );
+    let kinds: Vec<Kind> = findings.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [Kind::MissedNotification], "{findings:#?}");
+    assert!(
+        out.stderr.contains(&findings[0].fingerprint.to_string()),
+        "live and offline agree on the fingerprint {}:\n{}",
+        findings[0].fingerprint,
+        out.stderr
+    );
+}
+
+#[test]
+fn twin_process_exit_with_an_idle_worker_waiting_for_work_is_silent() {
+    let name = "twin_process_exit_with_an_idle_worker_waiting_for_work_is_silent";
+    let (out, findings) = exited(name, || {
+        let queue = Arc::new((
+            Mutex::named("queue", Vec::<u32>::new()),
+            Condvar::named("work"),
+        ));
+        let _worker = {
+            let queue = queue.clone();
+            named("worker", move || {
+                let mut q = queue.0.lock();
+                loop {
+                    while q.is_empty() {
+                        queue.1.wait(&mut q);
+                    }
+                    q.clear();
+                }
+            })
+        };
+        std::thread::sleep(ms(250));
+        // Exits without shutting the pool down: the worker still waits for
+        // work, which is not a bug.
+        std::process::exit(3);
+    });
+    assert!(
+        !out.stderr.contains("lockgraph:"),
+        "silent live:\n{}",
+        out.stderr
+    );
+    assert!(findings.is_empty(), "silent offline: {findings:#?}");
+}

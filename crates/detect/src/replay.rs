@@ -123,6 +123,9 @@ pub struct Replay<'a> {
     lost: FxHashMap<u64, (u64, u64)>,
     /// Per event: (site, thread) of its last `set`, and whether a waiter saw it.
     set_at: FxHashMap<u64, (u64, u64, bool)>,
+    /// The trace ends with the process's exit (an `exit` with `how:
+    /// process`): every thread not blocked ended with it.
+    process_exit: bool,
 }
 
 /// A stable 64-bit hash of a class key, used as the class's node id.
@@ -153,6 +156,7 @@ impl Analyzer {
             reported: FxHashSet::default(),
             lost: FxHashMap::default(),
             set_at: FxHashMap::default(),
+            process_exit: false,
             leaked: Vec::new(),
             orphan_gives: FxHashMap::default(),
             ended_with_permits: Vec::new(),
@@ -349,6 +353,11 @@ impl Replay<'_> {
         let t = e.thread;
         let o = e.object.unwrap_or(0);
         let mode = e.mode.unwrap_or(Mode::Exclusive);
+        // The process exits: not an event of any thread.
+        if e.kind == EventKind::Exit && e.how.as_deref() == Some("process") {
+            self.process_exit = true;
+            return;
+        }
         // The release of a condvar wait's own mutex is part of the wait.
         // Traces written before the release was recorded first have it
         // just after the `cv_wait`: it neither ends the wait nor releases
@@ -896,7 +905,23 @@ impl Replay<'_> {
             .map(|w| w.thread.id)
             .filter(|t| !self.reported.contains(&t.0))
             .collect();
-        self.deadlock(&waiters, &live, &of);
+        if self.process_exit {
+            // The process exited: only the blocked threads could still end
+            // a wait, and only what is a bug whatever the program meant is
+            // reported, as live (`stall::at_exit`).
+            let waiters: Vec<Waiter> = waiters
+                .into_iter()
+                .filter(|w| !self.reported.contains(&w.thread.id.0))
+                .collect();
+            for (mut f, _) in stall::at_exit(&waiters, &self.leaked, &|id| self.object(id.0)) {
+                if !self.findings.iter().any(|x| x.fingerprint == f.fingerprint) {
+                    f.notes.push("found at process exit: these threads were still blocked when the process ended".to_owned());
+                    self.findings.push(f);
+                }
+            }
+        } else {
+            self.deadlock(&waiters, &live, &of);
+        }
         // A deadlock and the lock-order cycle behind it are one bug: the live
         // runtime reports only the deadlock, and so does the replay.
         let deadlocked: Vec<Vec<String>> = self

@@ -144,6 +144,56 @@ pub fn deadlock_of(
     Some((finding(waiters, &stuck, live, object), stuck))
 }
 
+/// The findings about threads still blocked when the process exits, and
+/// the waiters in each (indices into `waiters`).
+///
+/// At exit every thread that is not blocked ends with the process, so the
+/// blocked threads are the only ones left that could end a wait. Only what
+/// is a bug whatever the program meant is reported: a wait-for cycle among
+/// locks (`deadlock`), and a wait nothing could end that began after a
+/// notification nobody waited for (`missed_notification`). A thread idle
+/// in a wait for work that never came (a pool nobody shut down) is not.
+/// Both the live runtime (an `atexit` hook) and the replay of a trace that
+/// ends with the process's exit call this.
+pub fn at_exit(
+    waiters: &[Waiter],
+    leaked: &[ObjectId],
+    object: &dyn Fn(ObjectId) -> ObjectInfo,
+) -> Vec<(Finding, Vec<usize>)> {
+    let live: Vec<ThreadId> = waiters.iter().map(|w| w.thread.id).collect();
+    let mut out: Vec<(Finding, Vec<usize>)> = Vec::new();
+    let mut order: Vec<usize> = (0..waiters.len()).collect();
+    order.sort_by_key(|&i| waiters[i].thread.id);
+    for i in order {
+        let thread = waiters[i].thread.id;
+        if out.iter().any(|(_, who)| who.contains(&i)) {
+            continue;
+        }
+        let lock_cycle = crate::waitfor::find_cycle(waiters, thread).is_some();
+        let Some((f, who)) = deadlock_of(waiters, &live, leaked, thread, object) else {
+            continue;
+        };
+        if !(lock_cycle || f.kind == Kind::MissedNotification)
+            || out.iter().any(|(x, _)| x.fingerprint == f.fingerprint)
+        {
+            continue;
+        }
+        // A missed notification is about the one wait that missed it.
+        let who = if f.kind == Kind::MissedNotification {
+            who.iter()
+                .copied()
+                .filter(|&j| waiters[j].missed.is_some())
+                .min_by_key(|&j| waiters[j].thread.id)
+                .into_iter()
+                .collect()
+        } else {
+            who
+        };
+        out.push((f, who));
+    }
+    out
+}
+
 /// The `missed_notification` finding for a wait nothing can end that began
 /// after a notification nobody was waiting for.
 pub fn missed_finding(w: &Waiter, object: &dyn Fn(ObjectId) -> ObjectInfo) -> Finding {
@@ -519,5 +569,35 @@ mod tests {
             "{}",
             f.summary
         );
+    }
+
+    #[test]
+    fn at_exit_reports_lock_cycles_and_missed_notifications_but_not_idle_waits() {
+        // 1 and 2: an AB/BA cycle. 3: idle at barrier 10 (a worker waiting
+        // for work). 4: waiting at barrier 11 after a lost notification.
+        let mut lost = waiter(4, 11, WaitOn::Anyone, &[]);
+        lost.missed = Some(crate::waitfor::Missed {
+            site: Site::new("n.rs", 7, 1),
+            by: ThreadInfo {
+                id: t(9),
+                name: None,
+            },
+        });
+        let ws = [
+            waiter(1, 2, WaitOn::Lock, &[1]),
+            waiter(2, 1, WaitOn::Lock, &[2]),
+            waiter(3, 10, WaitOn::Anyone, &[]),
+            lost,
+        ];
+        let found = at_exit(&ws, &[], &info);
+        let kinds: Vec<Kind> = found.iter().map(|(f, _)| f.kind).collect();
+        assert_eq!(kinds, [Kind::Deadlock, Kind::MissedNotification]);
+        assert!(
+            found.iter().all(|(_, who)| !who.contains(&2)),
+            "the idle waiter is not reported"
+        );
+        // Alone, the idle waiter is silent; while the process runs (a live
+        // thread outside), so is everything but the lock cycle.
+        assert!(at_exit(&ws[2..3], &[], &info).is_empty());
     }
 }

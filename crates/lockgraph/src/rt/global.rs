@@ -154,35 +154,54 @@ impl Global {
         }
     }
 
-    fn deadlock_of(&self, thread: ThreadId, as_untimed: bool) -> Option<Found> {
-        // A lock released on another thread but not yet claimed is not held.
-        let waiters: Vec<Waiter> = self
-            .waiters
+    /// The blocked threads as the analyses take them: a lock released on
+    /// another thread but not yet claimed is not held.
+    fn blocked(&self) -> Vec<Waiter> {
+        self.waiters
             .iter()
             .map(|(w, _)| {
                 let mut w = w.clone();
                 w.held.retain(|h| !self.orphans.contains(&h.object.0));
-                if as_untimed && w.thread.id == thread {
-                    w.timed = false;
-                }
                 w
             })
-            .collect();
+            .collect()
+    }
+
+    /// Describes an object a waiter names.
+    fn lookup(&self, id: ObjectId) -> ObjectInfo {
+        self.waiters
+            .iter()
+            .flat_map(|(_, infos)| infos.iter())
+            .find(|o| o.id == id)
+            .cloned()
+            .or_else(|| self.graph.object(id).cloned())
+            .unwrap_or_else(|| ObjectInfo {
+                id,
+                kind: lockgraph_detect::ObjectKind::Mutex,
+                name: None,
+                site: lockgraph_detect::Site::new("<unknown>", 0, 0),
+            })
+    }
+
+    /// At process exit: what the threads still blocked show
+    /// ([`stall::at_exit`]), each with its waiters.
+    pub(crate) fn at_exit(&self) -> Vec<(Finding, Vec<Waiter>)> {
+        let waiters = self.blocked();
+        stall::at_exit(&waiters, &self.leaked, &|id| self.lookup(id))
+            .into_iter()
+            .map(|(f, who)| (f, who.iter().map(|&i| waiters[i].clone()).collect()))
+            .collect()
+    }
+
+    fn deadlock_of(&self, thread: ThreadId, as_untimed: bool) -> Option<Found> {
+        let mut waiters = self.blocked();
+        if as_untimed {
+            for w in waiters.iter_mut().filter(|w| w.thread.id == thread) {
+                w.timed = false;
+            }
+        }
         let live: Vec<ThreadId> = self.threads.iter().map(|t| t.thread.id).collect();
-        let lookup = |id: ObjectId| -> ObjectInfo {
-            self.waiters
-                .iter()
-                .flat_map(|(_, infos)| infos.iter())
-                .find(|o| o.id == id)
-                .cloned()
-                .or_else(|| self.graph.object(id).cloned())
-                .unwrap_or_else(|| ObjectInfo {
-                    id,
-                    kind: lockgraph_detect::ObjectKind::Mutex,
-                    name: None,
-                    site: lockgraph_detect::Site::new("<unknown>", 0, 0),
-                })
-        };
+        let lookup = |id: ObjectId| self.lookup(id);
         let (finding, who) = stall::deadlock_of(&waiters, &live, &self.leaked, thread, &lookup)?;
         // `deadlock_of` reports a lock cycle first when there is one.
         let lock_cycle = who.iter().all(|&i| waiters[i].on == WaitOn::Lock)

@@ -59,6 +59,30 @@ pub(crate) fn handle(mut f: Finding, fatal: bool) -> Option<String> {
     None
 }
 
+/// Records a finding found at process exit and prints it unless the
+/// reaction is `off`; never panics (a panic in an exit handler aborts).
+pub(crate) fn report_at_exit(mut f: Finding) {
+    let first = {
+        let mut g = GLOBAL.lock();
+        let first = g.reported.insert((f.fingerprint, f.severity));
+        if first {
+            g.findings.push(f.clone());
+        }
+        first
+    };
+    if !first {
+        return;
+    }
+    if super::record::recording() {
+        super::record::finding_record(&f);
+    }
+    if config::on_finding() == OnFinding::Off {
+        return;
+    }
+    f.resolve_stacks();
+    eprintln!("lockgraph: {}", lockgraph_report::render(&f));
+}
+
 /// Handles several findings; the first that demands a panic wins, the rest are still recorded.
 pub(crate) fn handle_all(findings: Vec<Finding>) -> Option<String> {
     let mut message = None;

@@ -338,15 +338,33 @@ pub(crate) fn start(path: &Path) -> io::Result<PathBuf> {
 }
 
 /// At process exit: the exiting thread ends (its leaks are reported, its
-/// exit recorded; the main thread's thread-locals are never destroyed), then
-/// the trace is flushed.
+/// exit recorded; the main thread's thread-locals are never destroyed),
+/// threads still blocked in a wait nothing could end are reported, then the
+/// trace is flushed.
 extern "C" fn at_exit() {
+    // glibc runs the exiting thread's thread-local destructors before the
+    // atexit handlers, so its `Local` has usually ended already.
     super::local::with(|l| {
         l.end();
         // The exiting thread's own counts live in its thread-local state.
         l.publish_pending();
     });
+    super::wait::blocked_at_exit();
+    process_exit_record();
     flush();
+}
+
+/// Writes that the process exits (an `exit` of thread 0 with `how:
+/// process`): every thread not blocked ends with it, which the analyzer
+/// needs to judge the threads still blocked as the live runtime did.
+fn process_exit_record() {
+    if let Some(sink) = SINK.get() {
+        let mut s = sink.lock();
+        s.drain_all();
+        let mut ev = TraceEvent::new(EventKind::Exit, 0);
+        ev.how = Some("process".to_owned());
+        write::event(&mut s.line, &ev);
+    }
 }
 
 /// Registers [`at_exit`] once per process.

@@ -271,3 +271,26 @@ fn unknown_note(waited: Duration, unknown: &[super::procs::Unknown]) -> String {
         config::stall_grace().as_secs_f64()
     )
 }
+
+/// At process exit (the `atexit` hook): threads still blocked in a wait
+/// nothing could end any more are reported, as [`lockgraph_detect::stall::at_exit`]
+/// decides (lock cycles and missed notifications; an idle wait for work is
+/// not a bug). Never panics: the process is ending, and a panic in an exit
+/// handler would abort it. Waits younger than one slice are not registered
+/// yet and go unseen here; the trace's replay still sees them.
+pub(crate) fn blocked_at_exit() {
+    if !config::enabled() {
+        return;
+    }
+    let found = GLOBAL.lock().at_exit();
+    for (mut f, waiters) in found {
+        f.notes.push(
+            "found at process exit: these threads were still blocked when the process ended"
+                .to_owned(),
+        );
+        if record::recording() {
+            record::deadlock_record(&waiters);
+        }
+        react::report_at_exit(f);
+    }
+}
