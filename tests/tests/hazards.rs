@@ -274,3 +274,36 @@ scenario! {
         setter.join().unwrap();
     } => |out| { out.assert_silent(); }
 }
+
+// Reporting never perturbs the run: the first warning of a process used to
+// symbolize its backtrace on the thread that triggered it (445 ms in a debug
+// build), long enough for a second thread started 150 ms later to meet the
+// first one still holding its lock: the possible deadlock became a real one.
+scenario! {
+    fn a_warning_does_not_slow_its_thread_into_a_real_deadlock() {
+        let a = Arc::new(Mutex::named("A", ()));
+        let b = Arc::new(Mutex::named("B", ()));
+        let first = {
+            let (a, b) = (a.clone(), b.clone());
+            named("first", move || {
+                let _a = a.lock();
+                thread::sleep(ms(5)); // blocking_while_holding: the first warning
+                let _b = b.lock();
+            })
+        };
+        let second = {
+            let (a, b) = (a.clone(), b.clone());
+            named("second", move || {
+                thread::sleep(ms(150));
+                let _b = b.lock();
+                let _a = a.lock(); // closes the cycle: a report, not a hang
+            })
+        };
+        first.join().unwrap();
+        assert!(second.join().is_err(), "the cycle is reported on the second thread");
+    } => |out| {
+        let mut kinds = out.kinds();
+        kinds.sort();
+        assert_eq!(kinds, [Kind::LockOrderCycle, Kind::BlockingWhileHolding], "{}", out.stderr);
+    }
+}

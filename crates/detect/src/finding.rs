@@ -179,6 +179,9 @@ pub enum Op {
     BlockedOn,
     /// The thread notified or set the object (with nobody waiting to see it).
     Signals,
+    /// The thread slept (its step's object is the first lock it held, for
+    /// reference only: a sleep waits on nothing).
+    Sleeps,
 }
 
 impl Op {
@@ -189,6 +192,7 @@ impl Op {
             Op::Acquires => "acquires",
             Op::BlockedOn => "blocked_on",
             Op::Signals => "signals",
+            Op::Sleeps => "sleeps",
         }
     }
 }

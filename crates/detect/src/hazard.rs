@@ -55,7 +55,11 @@ pub fn blocking_while_holding(
         }
         Blocking::Sleep => ("sleeps".to_owned(), "sleep".to_owned(), first.object),
     };
-    let mut step = Evidence::new(t, object, Op::BlockedOn, site.clone());
+    let op = match what {
+        Blocking::On(_) => Op::BlockedOn,
+        Blocking::Sleep => Op::Sleeps,
+    };
+    let mut step = Evidence::new(t, object, op, site.clone());
     step.note = Some(format!("{doing} here"));
     step.stack = stack;
     evidence.push(step);
@@ -195,6 +199,8 @@ mod tests {
             .expect("sleep");
         assert_ne!(f.fingerprint, g.fingerprint);
         assert!(g.summary.contains("sleeps while holding"), "{}", g.summary);
+        // A sleep is no wait on the lock it holds.
+        assert_eq!(g.evidence.last().map(|e| e.op), Some(Op::Sleeps));
     }
 
     #[test]

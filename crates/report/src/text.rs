@@ -46,13 +46,19 @@ pub fn render(f: &Finding) -> String {
             Op::Acquires => "acquires",
             Op::BlockedOn => "is blocked on",
             Op::Signals => "signals",
+            Op::Sleeps => "sleeps",
         };
-        let _ = writeln!(
-            out,
-            "    {:>2}. {thread} {verb} {object} at {}",
-            i + 1,
-            step.site
-        );
+        if step.op == Op::Sleeps {
+            // A sleep waits on nothing: no object to name.
+            let _ = writeln!(out, "    {:>2}. {thread} sleeps at {}", i + 1, step.site);
+        } else {
+            let _ = writeln!(
+                out,
+                "    {:>2}. {thread} {verb} {object} at {}",
+                i + 1,
+                step.site
+            );
+        }
         if let Some(note) = &step.note {
             let _ = writeln!(out, "        ({note})");
         }

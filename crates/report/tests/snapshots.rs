@@ -179,3 +179,24 @@ fn json_report_round_trips() {
     assert_eq!(back[0].fingerprint, all[0].fingerprint);
     assert_eq!(back[0].evidence[1].backtrace, all[0].evidence[1].backtrace);
 }
+
+#[test]
+fn a_sleep_under_a_lock_reads_as_a_sleep_not_as_a_wait_on_the_lock() {
+    let held = [held(2, 40)];
+    let info = |h: &HeldLock| object(h.object.0, "accounts", ObjectKind::Mutex);
+    let f = lockgraph_detect::hazard::blocking_while_holding(
+        &thread(1, "flusher"),
+        &held,
+        &info,
+        lockgraph_detect::hazard::Blocking::Sleep,
+        Site::new("src/bank.rs", 44, 9),
+        None,
+    )
+    .expect("a warning");
+    let text = lockgraph_report::render(&f);
+    assert!(
+        text.contains("2. thread \"flusher\" (#1) sleeps at src/bank.rs:44:9"),
+        "{text}"
+    );
+    assert!(!text.contains("is blocked on"), "{text}");
+}

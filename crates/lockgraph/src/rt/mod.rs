@@ -9,6 +9,7 @@
 //! - [`heuristics`]: livelock streaks, blocking while holding, leaks at thread end.
 //! - [`procs`]: what the kernel says about threads lockgraph does not know.
 //! - [`react`]: what happens to a finding: panic, warn or nothing.
+//! - [`reporter`]: prints warnings off the thread that found them.
 //! - [`record`]: the trace file: per-thread rings, a flusher, exit hooks.
 //! - [`stack`]: backtrace capture, resolved only when reported.
 
@@ -21,5 +22,6 @@ pub(crate) mod meta;
 pub(crate) mod procs;
 pub(crate) mod react;
 pub(crate) mod record;
+pub(crate) mod reporter;
 pub(crate) mod stack;
 pub(crate) mod wait;

@@ -42,12 +42,13 @@ pub(crate) fn handle(mut f: Finding, fatal: bool) -> Option<String> {
     if reaction == OnFinding::Off {
         return None;
     }
-    f.resolve_stacks();
-    let text = lockgraph_report::render(&f);
     if must_end || (reaction == OnFinding::Panic && f.severity == Severity::Error) {
-        return Some(format!("lockgraph: {text}"));
+        // This thread leaves with the report: it may as well render it.
+        f.resolve_stacks();
+        return Some(format!("lockgraph: {}", lockgraph_report::render(&f)));
     }
-    eprintln!("lockgraph: {text}");
+    // On this thread (a subscriber may be set for it alone), and cheap: the
+    // summary needs no symbolized backtrace.
     tracing::warn!(
         target: "lockgraph",
         kind = f.kind.as_str(),
@@ -56,6 +57,8 @@ pub(crate) fn handle(mut f: Finding, fatal: bool) -> Option<String> {
         "{}",
         f.summary
     );
+    // Symbolized, rendered and printed off this thread: see `reporter`.
+    super::reporter::print(f);
     None
 }
 
@@ -79,6 +82,8 @@ pub(crate) fn report_at_exit(mut f: Finding) {
     if config::on_finding() == OnFinding::Off {
         return;
     }
+    // The process is ending: printed here, after what the reporter had.
+    super::reporter::drain(std::time::Duration::from_secs(2));
     f.resolve_stacks();
     eprintln!("lockgraph: {}", lockgraph_report::render(&f));
 }

@@ -350,6 +350,8 @@ extern "C" fn at_exit() {
         l.publish_pending();
     });
     super::wait::blocked_at_exit();
+    // Warnings still queued for printing are printed before the process goes.
+    super::reporter::drain(std::time::Duration::from_secs(2));
     process_exit_record();
     flush();
 }
