@@ -1,12 +1,27 @@
 //! Backtraces: captured as raw addresses when something new is learned, symbolized only when reported.
+//!
+//! Capture takes no lock. The `backtrace` crate's `Backtrace` holds one
+//! process-wide lock both to capture and to symbolize, and symbolizing the
+//! first time loads the debug information (hundreds of milliseconds in a
+//! debug build): a thread capturing a stack while the reporter thread
+//! symbolized one waited that long, which changed the schedule lockgraph
+//! observes (a possible deadlock became a real one). So a stack is the
+//! return addresses from the unwinder, and only symbolizing takes the lock.
 
+use std::ffi::c_void;
 use std::fmt;
+use std::sync::OnceLock;
 
 use lockgraph_detect::{Frame, Stack, StackRef};
-use parking_lot::Mutex;
 
-/// A captured, lazily resolved backtrace.
-pub(crate) struct Captured(Mutex<backtrace::Backtrace>);
+/// How many frames a capture keeps.
+const MAX_FRAMES: usize = 128;
+
+/// A captured, lazily symbolized backtrace.
+pub(crate) struct Captured {
+    ips: Vec<usize>,
+    frames: OnceLock<Vec<Frame>>,
+}
 
 impl fmt::Debug for Captured {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -19,9 +34,25 @@ pub(crate) fn capture() -> Option<StackRef> {
     if !super::config::backtraces() {
         return None;
     }
-    Some(std::sync::Arc::new(Captured(Mutex::new(
-        backtrace::Backtrace::new_unresolved(),
-    ))))
+    let mut ips = Vec::with_capacity(48);
+    let mut keep = |frame: &backtrace::Frame| {
+        ips.push(frame.ip() as usize);
+        ips.len() < MAX_FRAMES
+    };
+    #[cfg(unix)]
+    // Safety: on unix the crate walks the stack with the system unwinder
+    // (`_Unwind_Backtrace`), which is thread-safe; the crate's own lock
+    // guards Windows' dbghelp and its symbolization caches, and symbolizing
+    // (in `frames`) still takes it.
+    unsafe {
+        backtrace::trace_unsynchronized(&mut keep);
+    }
+    #[cfg(not(unix))]
+    backtrace::trace(&mut keep);
+    Some(std::sync::Arc::new(Captured {
+        ips,
+        frames: OnceLock::new(),
+    }))
 }
 
 /// Frames of the runtime and of std that sit above the user's code: dropped from the top.
@@ -57,18 +88,22 @@ fn is_bottom(function: &str) -> bool {
 
 impl Stack for Captured {
     fn frames(&self) -> Vec<Frame> {
-        let mut bt = self.0.lock();
-        bt.resolve();
+        self.frames.get_or_init(|| self.symbolize()).clone()
+    }
+}
+
+impl Captured {
+    fn symbolize(&self) -> Vec<Frame> {
         let mut out = Vec::new();
-        for frame in bt.frames() {
-            for sym in frame.symbols() {
+        for &ip in &self.ips {
+            backtrace::resolve(ip as *mut c_void, |sym| {
                 out.push(Frame {
                     function: sym.name().map(|n| format!("{n:#}")),
                     file: sym.filename().map(|p| p.display().to_string()),
                     line: sym.lineno(),
                     col: sym.colno(),
                 });
-            }
+            });
         }
         let name = |f: &Frame| f.function.clone().unwrap_or_default();
         let top = out
