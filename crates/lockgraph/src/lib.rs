@@ -31,7 +31,8 @@
 //!   any of them takes part in deadlock and stall detection.
 //! - [`thread`]: `spawn`, `Builder`, `JoinHandle`: named threads whose
 //!   spawn, join and exit are recorded.
-//! - [`findings`], [`take_findings`], [`set_on_finding`]: the runtime's API.
+//! - [`findings`], [`take_findings`], [`set_on_finding`], [`set_stall_grace`]:
+//!   the runtime's API.
 
 mod backend;
 mod condvar;
