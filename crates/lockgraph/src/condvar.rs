@@ -320,6 +320,7 @@ impl Condvar {
             } else {
                 None
             },
+            victim: true,
         };
         /// Leaves the ticket book even if the wait ends by a deadlock
         /// panic, and then gives the mutex (held again) back to the held
