@@ -168,8 +168,8 @@ macro_rules! instrumented_raw_mutex {
                 unsafe { self.pl().unlock_fair() }
             }
 
-            /// A release and a re-acquisition, as lock_api defines `bump`:
-            /// see [`hooks::bump`].
+            // A release and a re-acquisition, as lock_api defines `bump`:
+            // see `hooks::bump`.
             #[track_caller]
             unsafe fn bump(&self) {
                 let pl = self.pl();
@@ -472,9 +472,9 @@ unsafe impl lock_api::RawRwLockFair for RawRwLock {
         // Safety: the caller holds the exclusive lock.
         unsafe { self.inner.unlock_exclusive_fair() }
     }
-    /// parking_lot yields a read lock only when this is its one reader and
-    /// a writer waits, and then waits for that writer only: a fair
-    /// release and a *recursive* read do exactly that (see [`hooks::bump`]).
+    // parking_lot yields a read lock only when this is its one reader and
+    // a writer waits, and then waits for that writer only: a fair release
+    // and a *recursive* read do exactly that (see `hooks::bump`).
     #[track_caller]
     unsafe fn bump_shared(&self) {
         let raw = &self.inner;
