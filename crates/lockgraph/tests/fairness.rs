@@ -190,35 +190,43 @@ fn a_deadlock_through_a_bump_ends_the_other_thread_and_the_bump_gets_its_lock() 
     let m = Arc::new(FairMutex::named("handed over", 0));
     let l = Arc::new(Mutex::named("kept", 0));
     let (m2, l2) = (m.clone(), l.clone());
-    let started = Arc::new(AtomicBool::new(false));
-    let s2 = started.clone();
-    let mut gm = m.lock();
-    let gl = l.lock();
-    // The other thread waits for `m`, gets it from the bump, then waits for
-    // `l`, which this thread holds while it waits for `m` again: a deadlock.
-    let other = spawn("takes m then l", move || {
-        s2.store(true, Ordering::SeqCst);
-        let _m = m2.lock();
-        let _l = l2.lock();
+    let (holding, asked) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (holding2, asked2) = (holding.clone(), asked.clone());
+    // The bumper holds `m` then `l`, and bumps `m` once the other thread
+    // waits for it: the other thread gets `m`, then waits for `l`, which
+    // the bumper holds while it waits for `m` again. A deadlock.
+    let bumper = spawn("bumper", move || {
+        let mut gm = m2.lock();
+        let gl = l2.lock();
+        holding2.store(true, Ordering::SeqCst);
+        while !asked2.load(Ordering::SeqCst) {
+            thread::yield_now();
+        }
+        thread::sleep(Duration::from_millis(200));
+        // The bump never panics (its guard must keep its lock): the other
+        // thread is the deadlock's victim, and its unwinding frees `m`.
+        FairMutexGuard::bump(&mut gm);
+        let held = held_names();
+        drop(gl);
+        drop(gm);
+        (held, held_names())
     });
-    while !started.load(Ordering::SeqCst) {
+    while !holding.load(Ordering::SeqCst) {
         thread::yield_now();
     }
-    thread::sleep(Duration::from_millis(200));
-    FairMutexGuard::bump(&mut gm);
-    // The bump never panics (its guard must keep its lock): the other
-    // thread is the deadlock's victim, and its unwinding frees `m`.
-    let r = join(other);
-    let msg = panic_message(&*r.expect_err("the other thread leaves by the report"));
+    let other = spawn("takes m then l", move || {
+        asked.store(true, Ordering::SeqCst);
+        let _m = m.lock();
+        let _l = l.lock();
+    });
+    let msg = panic_message(&*join(other).expect_err("the other thread leaves by the report"));
     assert!(msg.contains("lockgraph: deadlock (error)"), "{msg}");
-    assert!(
-        m.is_locked() && l.is_locked(),
-        "this thread holds both again"
-    );
-    assert_eq!(held_names(), ["kept", "handed over"]);
-    drop(gl);
-    drop(gm);
-    assert!(held_names().is_empty() && !m.is_locked() && !l.is_locked());
+    let (during, after) = join(bumper).expect("the bumper never panics");
+    assert_eq!(during, ["kept", "handed over"], "it holds both again");
+    assert!(after.is_empty());
 }
 
 #[test]

@@ -1218,7 +1218,8 @@ fn condvar_waited_on_with_a_second_mutex_panics_before_anything_changes() {
     let cv = Arc::new(Condvar::named("shared"));
     let waiter = waiting_on("waits with first", &a, &cv, None);
     let mut gb = b.lock();
-    let r = panic::catch_unwind(AssertUnwindSafe(|| cv.wait(&mut gb)));
+    // Timed, so that a missing check fails the test instead of hanging it.
+    let r = panic::catch_unwind(AssertUnwindSafe(|| cv.wait_for(&mut gb, PATIENCE)));
     assert_eq!(panic_message(&*r.expect_err("two mutexes")), TWO_MUTEXES);
     // Nothing half done: the guard still holds `second`, and only it.
     assert!(b.is_locked());
@@ -1252,7 +1253,7 @@ fn condvar_second_mutex_panics_while_the_first_wait_is_between_slices() {
     let waiter = waiting_on("sliced waiter", &a, &cv, None);
     let ga = a.lock();
     thread::sleep(Duration::from_millis(250));
-    let r = panic::catch_unwind(AssertUnwindSafe(|| cv.wait(&mut b.lock())));
+    let r = panic::catch_unwind(AssertUnwindSafe(|| cv.wait_for(&mut b.lock(), PATIENCE)));
     assert_eq!(panic_message(&*r.expect_err("two mutexes")), TWO_MUTEXES);
     assert!(cv.notify_one());
     drop(ga);
