@@ -25,12 +25,23 @@ pub(crate) enum Timeout {
     Until(Instant),
 }
 
+/// A raw mutex the wrappers lock with the caller's site: `RawMutex` and
+/// `RawFairMutex`, lockgraph's or (plain) parking_lot's.
+pub(crate) trait SitedMutex {
+    /// Acquires, blocking.
+    fn lock_at(&self, site: Loc);
+    /// Tries to acquire without blocking (`None`), or within a timeout.
+    fn try_at(&self, timeout: Option<Timeout>, site: Loc) -> bool;
+    /// `is_locked()` answered "yes" at `site`: a failed attempt, towards a `livelock`.
+    fn polled_busy(&self, site: Loc);
+}
+
 #[cfg(feature = "instrument")]
 mod imp {
-    use super::{Access, Loc, Timeout};
+    use super::{Access, Loc, SitedMutex, Timeout};
     use lockgraph_detect::{Mode, ObjectKind};
 
-    pub use crate::raw::{RawMutex, RawRwLock};
+    pub use crate::raw::{RawFairMutex, RawMutex, RawRwLock};
 
     pub(crate) use crate::raw::with_site;
 
@@ -50,6 +61,10 @@ mod imp {
         )
     }
 
+    pub(crate) const fn raw_fair_mutex(site: Loc, name: Option<&'static str>) -> RawFairMutex {
+        RawFairMutex::new(site, name)
+    }
+
     pub(crate) const fn raw_rwlock(site: Loc, name: Option<&'static str>) -> RawRwLock {
         RawRwLock::new(site, name)
     }
@@ -67,19 +82,31 @@ mod imp {
         }
     }
 
-    #[inline]
-    pub(crate) fn mutex_lock(raw: &RawMutex, site: Loc) {
-        raw.lock_at(site)
-    }
+    macro_rules! sited {
+        ($raw:ty) => {
+            impl SitedMutex for $raw {
+                #[inline]
+                fn lock_at(&self, site: Loc) {
+                    <$raw>::lock_at(self, site)
+                }
 
-    #[inline]
-    pub(crate) fn mutex_try(raw: &RawMutex, timeout: Option<Timeout>, site: Loc) -> bool {
-        match timeout {
-            None => raw.try_lock_at(site),
-            Some(Timeout::For(d)) => raw.try_lock_for_at(d, site),
-            Some(Timeout::Until(t)) => raw.try_lock_until_at(t, site),
-        }
+                #[inline]
+                fn try_at(&self, timeout: Option<Timeout>, site: Loc) -> bool {
+                    match timeout {
+                        None => self.try_lock_at(site),
+                        Some(Timeout::For(d)) => self.try_lock_for_at(d, site),
+                        Some(Timeout::Until(t)) => self.try_lock_until_at(t, site),
+                    }
+                }
+
+                fn polled_busy(&self, site: Loc) {
+                    crate::rt::hooks::try_failed(self.meta(), Mode::Exclusive, site);
+                }
+            }
+        };
     }
+    sited!(RawMutex);
+    sited!(RawFairMutex);
 
     #[inline]
     pub(crate) fn rw_lock(raw: &RawRwLock, a: Access, site: Loc) {
@@ -98,14 +125,14 @@ mod imp {
 
 #[cfg(not(feature = "instrument"))]
 mod imp {
-    use super::{Access, Loc, Timeout};
+    use super::{Access, Loc, SitedMutex, Timeout};
     use lock_api::{
         RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _,
         RawRwLockRecursiveTimed as _, RawRwLockTimed as _, RawRwLockUpgrade as _,
         RawRwLockUpgradeTimed as _,
     };
 
-    pub use parking_lot::{RawMutex, RawRwLock};
+    pub use parking_lot::{RawFairMutex, RawMutex, RawRwLock};
 
     #[inline(always)]
     pub(crate) fn with_site<R>(_site: Loc, f: impl FnOnce() -> R) -> R {
@@ -116,6 +143,10 @@ mod imp {
         <RawMutex as lock_api::RawMutex>::INIT
     }
 
+    pub(crate) const fn raw_fair_mutex(_: Loc, _: Option<&'static str>) -> RawFairMutex {
+        <RawFairMutex as lock_api::RawMutex>::INIT
+    }
+
     pub(crate) const fn raw_rwlock(_: Loc, _: Option<&'static str>) -> RawRwLock {
         <RawRwLock as lock_api::RawRwLock>::INIT
     }
@@ -124,19 +155,30 @@ mod imp {
         None
     }
 
-    #[inline(always)]
-    pub(crate) fn mutex_lock(raw: &RawMutex, _: Loc) {
-        raw.lock()
-    }
+    macro_rules! sited {
+        ($raw:ty) => {
+            impl SitedMutex for $raw {
+                #[inline(always)]
+                fn lock_at(&self, _: Loc) {
+                    self.lock()
+                }
 
-    #[inline(always)]
-    pub(crate) fn mutex_try(raw: &RawMutex, timeout: Option<Timeout>, _: Loc) -> bool {
-        match timeout {
-            None => raw.try_lock(),
-            Some(Timeout::For(d)) => raw.try_lock_for(d),
-            Some(Timeout::Until(t)) => raw.try_lock_until(t),
-        }
+                #[inline(always)]
+                fn try_at(&self, timeout: Option<Timeout>, _: Loc) -> bool {
+                    match timeout {
+                        None => self.try_lock(),
+                        Some(Timeout::For(d)) => self.try_lock_for(d),
+                        Some(Timeout::Until(t)) => self.try_lock_until(t),
+                    }
+                }
+
+                #[inline(always)]
+                fn polled_busy(&self, _: Loc) {}
+            }
+        };
     }
+    sited!(RawMutex);
+    sited!(RawFairMutex);
 
     #[inline(always)]
     pub(crate) fn rw_lock(raw: &RawRwLock, a: Access, _: Loc) {
@@ -169,7 +211,5 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{
-    intern, mutex_lock, mutex_try, raw_mutex, raw_rwlock, rw_lock, rw_try, with_site,
-};
-pub use imp::{RawMutex, RawRwLock};
+pub(crate) use imp::{intern, raw_fair_mutex, raw_mutex, raw_rwlock, rw_lock, rw_try, with_site};
+pub use imp::{RawFairMutex, RawMutex, RawRwLock};

@@ -56,7 +56,8 @@ pub struct Condvar {
     has_lost: std::sync::atomic::AtomicBool,
 }
 
-/// What keeps a sliced wait from missing a notification.
+/// What keeps a sliced wait from missing a notification, and from
+/// forgetting which mutex the condvar is in use with.
 ///
 /// An instrumented wait parks in slices so it can check for deadlocks;
 /// between two slices the thread is not parked, and a `notify_one` made
@@ -66,6 +67,11 @@ pub struct Condvar {
 /// started before it picks up between slices: it returns as notified, just
 /// as it would have unsliced. The steady path (no wait in progress) only
 /// reads one counter.
+///
+/// Between slices parking_lot's condvar also forgets its mutex (it keeps
+/// one while a thread is parked), so its "more than one mutex" panic would
+/// come only by luck. The book keeps what parking_lot's state means: the
+/// mutex of the waits neither notified nor timed out.
 #[cfg(feature = "instrument")]
 struct Slices {
     /// Waits in progress.
@@ -76,13 +82,50 @@ struct Slices {
 #[cfg(feature = "instrument")]
 struct Book {
     next: u64,
-    /// Tickets of the waits in progress.
-    tickets: Vec<u64>,
+    /// The waits in progress.
+    tickets: Vec<Ticket>,
     /// Waits in progress that parking_lot has woken and that have not left
-    /// yet (signed: a woken wait may leave before its notifier counts it).
+    /// yet (signed: a wait woken by a notifier that did not take the book
+    /// may leave before anyone counts it).
     woken: i64,
+    /// Of those, the ones a `notify_one` woke: notified, though their
+    /// tickets do not say so (which waits parking_lot woke is not known).
+    woken_unmarked: i64,
     /// Notifications that woke nobody: (ticket count when made, notify_all).
     tokens: Vec<(u64, bool)>,
+    /// The address of the mutex of the waits neither notified nor timed
+    /// out, while there are any (parking_lot's `state`).
+    mutex: usize,
+}
+
+/// One wait in progress.
+#[cfg(feature = "instrument")]
+struct Ticket {
+    id: u64,
+    /// When the wait gives up, if ever.
+    deadline: Option<Instant>,
+    /// A `notify_all` reached it, or it picked a token.
+    notified: bool,
+}
+
+/// The panic parking_lot raises for a condvar waited on with two mutexes at once.
+#[cfg(feature = "instrument")]
+const TWO_MUTEXES: &str = "attempted to use a condition variable with more than one mutex";
+
+#[cfg(feature = "instrument")]
+impl Book {
+    /// How many waits in progress are neither notified nor timed out: what
+    /// would be parked on parking_lot's condvar, unsliced.
+    fn queued(&self) -> i64 {
+        let now = Instant::now();
+        let open = self
+            .tickets
+            .iter()
+            .filter(|t| !t.notified && t.deadline.map_or(true, |d| d > now))
+            .count() as i64;
+        let one_shot = self.tokens.iter().filter(|t| !t.1).count() as i64;
+        open - self.woken_unmarked.max(0) - one_shot
+    }
 }
 
 #[cfg(feature = "instrument")]
@@ -94,66 +137,94 @@ impl Slices {
                 next: 0,
                 tickets: Vec::new(),
                 woken: 0,
+                woken_unmarked: 0,
                 tokens: Vec::new(),
+                mutex: 0,
             }),
         }
     }
 
-    /// A wait starts (with the mutex held): its ticket.
-    fn enter(&self) -> u64 {
+    /// A wait on `mutex` starts (with the mutex held): its ticket. `None`,
+    /// with nothing changed, if a wait on another mutex is still neither
+    /// notified nor timed out: parking_lot panics then, and so must the caller.
+    fn enter(&self, mutex: usize, deadline: Option<Instant>) -> Option<u64> {
         let mut b = self.book.lock();
+        if b.mutex != mutex && b.queued() > 0 {
+            return None;
+        }
+        b.mutex = mutex;
         let t = b.next;
         b.next += 1;
-        b.tickets.push(t);
+        b.tickets.push(Ticket {
+            id: t,
+            deadline,
+            notified: false,
+        });
         self.waiting
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        t
+        Some(t)
     }
 
     /// A wait ends; `woken_by_parking_lot` if a notification woke it while parked.
     fn leave(&self, ticket: u64, woken_by_parking_lot: bool) {
         let mut b = self.book.lock();
-        b.tickets.retain(|&t| t != ticket);
+        let marked = match b.tickets.iter().position(|t| t.id == ticket) {
+            Some(i) => b.tickets.swap_remove(i).notified,
+            None => false,
+        };
         if woken_by_parking_lot {
             b.woken -= 1;
+            if !marked && b.woken_unmarked > 0 {
+                b.woken_unmarked -= 1;
+            }
         }
         if b.tickets.is_empty() {
             // Nothing in progress: nothing woken in progress either (this
             // also forgets wakes of waits that were not sliced).
             b.woken = 0;
+            b.woken_unmarked = 0;
         }
         self.waiting
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         let Book {
             tickets, tokens, ..
         } = &mut *b;
-        tokens.retain(|&(at, _)| tickets.iter().any(|&t| t < at));
+        tokens.retain(|&(at, _)| tickets.iter().any(|t| t.id < at));
     }
 
-    /// After parking_lot's notify woke `parked` waits: the waits in progress
+    /// A notification: `inner` is parking_lot's, returning how many parked
+    /// waits it woke. With waits in progress it runs under the book, so a
+    /// wait it wakes is counted before it can leave. The waits in progress
     /// that were neither parked nor already woken are between slices, and
-    /// get a token. Returns how many of those the notification reaches.
-    fn notified(&self, all: bool, parked: usize) -> usize {
+    /// get a token. Returns how many waits the notification reached.
+    fn notify(&self, all: bool, inner: impl FnOnce() -> usize) -> usize {
         if self.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-            return 0;
+            return inner();
         }
         let mut b = self.book.lock();
+        let parked = inner();
         b.woken += parked as i64;
+        if all {
+            // Every wait in progress is reached: parked ones by parking_lot,
+            // the others by the token below.
+            for t in &mut b.tickets {
+                t.notified = true;
+            }
+            b.woken_unmarked = 0;
+        } else {
+            b.woken_unmarked += parked as i64;
+        }
         if b.tickets.is_empty() || (!all && parked > 0) {
-            return 0;
+            return parked;
         }
         let between = (b.tickets.len() as i64 - b.woken).max(0) as usize;
         if between == 0 {
-            return 0;
+            return parked;
         }
         let at = b.next;
         b.next += 1;
         b.tokens.push((at, all));
-        if all {
-            between
-        } else {
-            1
-        }
+        parked + if all { between } else { 1 }
     }
 
     /// Between slices: whether a notification meant for this wait came.
@@ -163,6 +234,9 @@ impl Slices {
             Some(i) => {
                 if !b.tokens[i].1 {
                     b.tokens.remove(i);
+                }
+                if let Some(t) = b.tickets.iter_mut().find(|t| t.id == ticket) {
+                    t.notified = true;
                 }
                 true
             }
@@ -216,9 +290,13 @@ impl Condvar {
     /// Wakes one waiting thread; returns whether one was woken.
     #[track_caller]
     pub fn notify_one(&self) -> bool {
-        let woken = self.inner.notify_one();
         #[cfg(feature = "instrument")]
-        let woken = self.slices.notified(false, usize::from(woken)) > 0 || woken;
+        let woken = self
+            .slices
+            .notify(false, || usize::from(self.inner.notify_one()))
+            > 0;
+        #[cfg(not(feature = "instrument"))]
+        let woken = self.inner.notify_one();
         self.noted_notify(u64::from(woken), false, Location::caller());
         woken
     }
@@ -226,9 +304,10 @@ impl Condvar {
     /// Wakes every waiting thread; returns how many were woken.
     #[track_caller]
     pub fn notify_all(&self) -> usize {
-        let woken = self.inner.notify_all();
         #[cfg(feature = "instrument")]
-        let woken = woken + self.slices.notified(true, woken);
+        let woken = self.slices.notify(true, || self.inner.notify_all());
+        #[cfg(not(feature = "instrument"))]
+        let woken = self.inner.notify_all();
         self.noted_notify(woken as u64, true, Location::caller());
         woken
     }
@@ -300,7 +379,11 @@ impl Condvar {
             };
             return timed_out;
         }
-        let ticket = self.slices.enter();
+        // Before anything changes: the caller's guard still holds the
+        // mutex and its entry, and unlocks both as the panic unwinds.
+        let Some(ticket) = self.slices.enter(raw as *const _ as usize, deadline) else {
+            panic!("{TWO_MUTEXES}");
+        };
         let mutex_id = raw.meta().id();
         let cv_id = self.meta.id();
         // The release is recorded before the wait, so that a trace that
@@ -325,6 +408,7 @@ impl Condvar {
             site,
             deadline,
             missed,
+            victim: true,
         };
         /// Leaves the ticket book even if the wait ends by a deadlock
         /// panic, and then gives the mutex (held again) back to the held

@@ -1,7 +1,8 @@
 //! lockgraph: swap-in instrumented parking_lot locks that find deadlocks while your tests run.
 //!
 //! Replace `use parking_lot::{Mutex, RwLock, ReentrantMutex, Condvar}` with
-//! `use lockgraph::{...}` and the code compiles unchanged. Every blocking
+//! `use lockgraph::{...}` and the code compiles unchanged: every public item
+//! of parking_lot 0.12 has its namesake here (`tests/parity.rs` checks). Every blocking
 //! acquisition then feeds a lock-order graph:
 //!
 //! - a `lock_order_cycle` is reported where an acquisition closes a cycle of
@@ -25,7 +26,8 @@
 //! the guards are then parking_lot's own types.
 //!
 //! Table of contents:
-//! - [`Mutex`], [`RwLock`], [`ReentrantMutex`], [`Condvar`]: the locks.
+//! - [`Mutex`], [`FairMutex`], [`RwLock`], [`ReentrantMutex`], [`Condvar`]:
+//!   the locks, and parking_lot's `const_*` constructors.
 //! - [`Semaphore`], [`Event`], [`Barrier`], [`Latch`], [`Once`], [`Timer`]:
 //!   the other primitives a threading guide teaches; a thread blocked in
 //!   any of them takes part in deadlock and stall detection.
@@ -36,6 +38,7 @@
 
 mod backend;
 mod condvar;
+mod fair_mutex;
 mod mutex;
 #[cfg(feature = "instrument")]
 mod raw;
@@ -46,18 +49,21 @@ mod rwlock;
 mod sync;
 pub mod thread;
 
-pub use backend::{RawMutex, RawRwLock};
+pub use backend::{RawFairMutex, RawMutex, RawRwLock};
 pub use condvar::{Condvar, WaitTimeoutResult};
+pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard, MappedFairMutexGuard};
 pub use lock_api;
 pub use lock_api::{
     ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
     ArcRwLockWriteGuard,
 };
-pub use mutex::{MappedMutexGuard, Mutex, MutexGuard};
+pub use mutex::{const_mutex, MappedMutexGuard, Mutex, MutexGuard};
 pub use parking_lot::RawThreadId;
-pub use remutex::{MappedReentrantMutexGuard, ReentrantMutex, ReentrantMutexGuard};
+pub use remutex::{
+    const_reentrant_mutex, MappedReentrantMutexGuard, ReentrantMutex, ReentrantMutexGuard,
+};
 pub use rwlock::{
-    MappedRwLockReadGuard, MappedRwLockWriteGuard, RwLock, RwLockReadGuard,
+    const_rwlock, MappedRwLockReadGuard, MappedRwLockWriteGuard, RwLock, RwLockReadGuard,
     RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 pub use sync::{

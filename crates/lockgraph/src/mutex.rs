@@ -1,47 +1,31 @@
-//! `Mutex`: parking_lot's mutex with its acquisitions fed to the detector.
+//! `Mutex`: parking_lot's mutex with its acquisitions fed to the detector
+//! (and `mutex_type!`, the code `FairMutex` shares).
 
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::backend::{self, RawMutex, Timeout};
+use crate::backend::{self, RawMutex, SitedMutex, Timeout};
 
-/// A mutual-exclusion lock with the API of `parking_lot::Mutex`.
-///
-/// Every blocking `lock` feeds the lock-order graph with the locks the
-/// thread already holds; re-locking a mutex the thread holds is reported as
-/// a `self_deadlock` instead of hanging. Give it a name with
-/// [`Mutex::named`] so reports read like the program.
-///
-/// ```
-/// use lockgraph::Mutex;
-///
-/// let accounts = Mutex::named("accounts", vec![100, 200]);
-/// accounts.lock()[0] += 1;
-/// assert_eq!(accounts.into_inner(), vec![101, 200]);
-/// ```
-#[repr(transparent)]
-pub struct Mutex<T: ?Sized> {
-    inner: lock_api::Mutex<RawMutex, T>,
-}
+/// Defines a mutex type over lock_api's `Mutex` with raw lock `$raw`: the
+/// struct and every method, each acquisition with the caller's site.
+/// `Mutex` and `FairMutex` are this same code.
+macro_rules! mutex_type {
+    ($(#[$doc:meta])* $name:ident, $raw:ident, $guard:ident, $make:path) => {
+        $(#[$doc])*
+        #[repr(transparent)]
+        pub struct $name<T: ?Sized> {
+            inner: lock_api::Mutex<$raw, T>,
+        }
 
-/// The guard of a [`Mutex`]: lock_api's guard, so `map`, `try_map`,
-/// `unlocked` and friends work as with parking_lot.
-pub type MutexGuard<'a, T> = lock_api::MutexGuard<'a, RawMutex, T>;
-/// A guard mapped to part of the protected data.
-pub type MappedMutexGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawMutex, T>;
-
-impl<T> Mutex<T> {
+impl<T> $name<T> {
     /// Creates an unnamed mutex; usable in `static`s. Its creation site is the caller's.
     #[track_caller]
     #[inline]
     pub const fn new(val: T) -> Self {
-        Mutex {
-            inner: lock_api::Mutex::from_raw(
-                backend::raw_mutex(Location::caller(), None, false),
-                val,
-            ),
+        $name {
+            inner: lock_api::Mutex::from_raw($make(Location::caller(), None), val),
         }
     }
 
@@ -49,11 +33,8 @@ impl<T> Mutex<T> {
     #[track_caller]
     #[inline]
     pub const fn named(name: &'static str, val: T) -> Self {
-        Mutex {
-            inner: lock_api::Mutex::from_raw(
-                backend::raw_mutex(Location::caller(), Some(name), false),
-                val,
-            ),
+        $name {
+            inner: lock_api::Mutex::from_raw($make(Location::caller(), Some(name)), val),
         }
     }
 
@@ -62,11 +43,8 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn with_name(name: impl AsRef<str>, val: T) -> Self {
         let name = backend::intern(name.as_ref());
-        Mutex {
-            inner: lock_api::Mutex::from_raw(
-                backend::raw_mutex(Location::caller(), name, false),
-                val,
-            ),
+        $name {
+            inner: lock_api::Mutex::from_raw($make(Location::caller(), name), val),
         }
     }
 
@@ -77,7 +55,7 @@ impl<T> Mutex<T> {
     }
 }
 
-impl<T: ?Sized> Mutex<T> {
+impl<T: ?Sized> $name<T> {
     /// Acquires the mutex, blocking until it is available.
     ///
     /// Reports a `self_deadlock` if this thread already holds it, a
@@ -85,8 +63,8 @@ impl<T: ?Sized> Mutex<T> {
     /// and a `deadlock` if the thread ends up blocked in a cycle of waits.
     #[track_caller]
     #[inline]
-    pub fn lock(&self) -> MutexGuard<'_, T> {
-        backend::mutex_lock(self.raw_ref(), Location::caller());
+    pub fn lock(&self) -> $guard<'_, T> {
+        SitedMutex::lock_at(self.raw_ref(), Location::caller());
         // Safety: the raw lock was just acquired by this thread.
         unsafe { self.inner.make_guard_unchecked() }
     }
@@ -94,21 +72,21 @@ impl<T: ?Sized> Mutex<T> {
     /// Tries to acquire without blocking. A try cannot block, so it adds no order edge.
     #[track_caller]
     #[inline]
-    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+    pub fn try_lock(&self) -> Option<$guard<'_, T>> {
         self.try_with(None, Location::caller())
     }
 
     /// Tries to acquire, waiting at most `timeout`.
     #[track_caller]
     #[inline]
-    pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
+    pub fn try_lock_for(&self, timeout: Duration) -> Option<$guard<'_, T>> {
         self.try_with(Some(Timeout::For(timeout)), Location::caller())
     }
 
     /// Tries to acquire, waiting until `timeout` at most.
     #[track_caller]
     #[inline]
-    pub fn try_lock_until(&self, timeout: Instant) -> Option<MutexGuard<'_, T>> {
+    pub fn try_lock_until(&self, timeout: Instant) -> Option<$guard<'_, T>> {
         self.try_with(Some(Timeout::Until(timeout)), Location::caller())
     }
 
@@ -117,8 +95,8 @@ impl<T: ?Sized> Mutex<T> {
         &self,
         timeout: Option<Timeout>,
         site: &'static Location<'static>,
-    ) -> Option<MutexGuard<'_, T>> {
-        if backend::mutex_try(self.raw_ref(), timeout, site) {
+    ) -> Option<$guard<'_, T>> {
+        if self.raw_ref().try_at(timeout, site) {
             // Safety: the raw lock was just acquired by this thread.
             Some(unsafe { self.inner.make_guard_unchecked() })
         } else {
@@ -127,7 +105,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     #[inline]
-    fn raw_ref(&self) -> &RawMutex {
+    fn raw_ref(&self) -> &$raw {
         // Safety: the raw lock is only locked and unlocked in pairs through guards.
         unsafe { self.inner.raw() }
     }
@@ -139,15 +117,8 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn is_locked(&self) -> bool {
         let locked = self.inner.is_locked();
-        #[cfg(feature = "instrument")]
         if locked {
-            // Safety: only the raw lock's metadata is read.
-            let raw = unsafe { self.inner.raw() };
-            crate::rt::hooks::try_failed(
-                raw.meta(),
-                lockgraph_detect::Mode::Exclusive,
-                std::panic::Location::caller(),
-            );
+            self.raw_ref().polled_busy(Location::caller());
         }
         locked
     }
@@ -175,10 +146,10 @@ impl<T: ?Sized> Mutex<T> {
         unsafe { self.inner.force_unlock() }
     }
 
-    /// Like [`Mutex::force_unlock`], with a fair unlock.
+    /// Like [`Self::force_unlock`], with a fair unlock.
     ///
     /// # Safety
-    /// As for [`Mutex::force_unlock`].
+    /// As for [`Self::force_unlock`].
     #[inline]
     pub unsafe fn force_unlock_fair(&self) {
         // Safety: forwarded contract.
@@ -190,7 +161,7 @@ impl<T: ?Sized> Mutex<T> {
     /// # Safety
     /// Locking or unlocking it directly must keep lock_api's invariants.
     #[inline]
-    pub unsafe fn raw(&self) -> &RawMutex {
+    pub unsafe fn raw(&self) -> &$raw {
         // Safety: forwarded contract.
         unsafe { self.inner.raw() }
     }
@@ -200,28 +171,28 @@ impl<T: ?Sized> Mutex<T> {
     /// # Safety
     /// The current thread must hold the lock.
     #[inline]
-    pub unsafe fn make_guard_unchecked(&self) -> MutexGuard<'_, T> {
+    pub unsafe fn make_guard_unchecked(&self) -> $guard<'_, T> {
         // Safety: forwarded contract.
         unsafe { self.inner.make_guard_unchecked() }
     }
 
-    fn as_lock_api(this: &Arc<Self>) -> Arc<lock_api::Mutex<RawMutex, T>> {
-        let ptr = Arc::into_raw(Arc::clone(this)) as *const lock_api::Mutex<RawMutex, T>;
-        // Safety: `Mutex<T>` is `repr(transparent)` over `lock_api::Mutex<RawMutex, T>`,
+    fn as_lock_api(this: &Arc<Self>) -> Arc<lock_api::Mutex<$raw, T>> {
+        let ptr = Arc::into_raw(Arc::clone(this)) as *const lock_api::Mutex<$raw, T>;
+        // Safety: `Mutex<T>` is `repr(transparent)` over `lock_api::Mutex<$raw, T>`,
         // so the pointer and the Arc allocation are the same for both types.
         unsafe { Arc::from_raw(ptr) }
     }
 
     /// Acquires the mutex through an `Arc`, returning a guard that owns the `Arc`.
     #[track_caller]
-    pub fn lock_arc(self: &Arc<Self>) -> lock_api::ArcMutexGuard<RawMutex, T> {
+    pub fn lock_arc(self: &Arc<Self>) -> lock_api::ArcMutexGuard<$raw, T> {
         let inner = Self::as_lock_api(self);
         backend::with_site(Location::caller(), || inner.lock_arc())
     }
 
     /// Tries to acquire through an `Arc` without blocking.
     #[track_caller]
-    pub fn try_lock_arc(self: &Arc<Self>) -> Option<lock_api::ArcMutexGuard<RawMutex, T>> {
+    pub fn try_lock_arc(self: &Arc<Self>) -> Option<lock_api::ArcMutexGuard<$raw, T>> {
         let inner = Self::as_lock_api(self);
         backend::with_site(Location::caller(), || inner.try_lock_arc())
     }
@@ -231,7 +202,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock_arc_for(
         self: &Arc<Self>,
         timeout: Duration,
-    ) -> Option<lock_api::ArcMutexGuard<RawMutex, T>> {
+    ) -> Option<lock_api::ArcMutexGuard<$raw, T>> {
         let inner = Self::as_lock_api(self);
         backend::with_site(Location::caller(), || inner.try_lock_arc_for(timeout))
     }
@@ -241,29 +212,72 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock_arc_until(
         self: &Arc<Self>,
         timeout: Instant,
-    ) -> Option<lock_api::ArcMutexGuard<RawMutex, T>> {
+    ) -> Option<lock_api::ArcMutexGuard<$raw, T>> {
         let inner = Self::as_lock_api(self);
         backend::with_site(Location::caller(), || inner.try_lock_arc_until(timeout))
     }
 }
 
-impl<T: Default> Default for Mutex<T> {
+impl<T: Default> Default for $name<T> {
     #[track_caller]
     fn default() -> Self {
-        Mutex::new(T::default())
+        $name::new(T::default())
     }
 }
 
-impl<T> From<T> for Mutex<T> {
+impl<T> From<T> for $name<T> {
     #[track_caller]
     fn from(val: T) -> Self {
-        Mutex::new(val)
+        $name::new(val)
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+impl<T: ?Sized + fmt::Debug> fmt::Debug for $name<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Through lock_api's try_lock: Debug must never block or report.
         fmt::Debug::fmt(&self.inner, f)
     }
+}
+    };
+}
+pub(crate) use mutex_type;
+
+/// The guard of a [`Mutex`]: lock_api's guard, so `map`, `try_map`,
+/// `unlocked` and friends work as with parking_lot.
+pub type MutexGuard<'a, T> = lock_api::MutexGuard<'a, RawMutex, T>;
+/// A guard mapped to part of the protected data.
+pub type MappedMutexGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawMutex, T>;
+
+mutex_type!(
+    /// A mutual-exclusion lock with the API of `parking_lot::Mutex`.
+    ///
+    /// Every blocking `lock` feeds the lock-order graph with the locks the
+    /// thread already holds; re-locking a mutex the thread holds is reported as
+    /// a `self_deadlock` instead of hanging. Give it a name with
+    /// [`Mutex::named`] so reports read like the program.
+    ///
+    /// ```
+    /// use lockgraph::Mutex;
+    ///
+    /// let accounts = Mutex::named("accounts", vec![100, 200]);
+    /// accounts.lock()[0] += 1;
+    /// assert_eq!(accounts.into_inner(), vec![101, 200]);
+    /// ```
+    Mutex,
+    RawMutex,
+    MutexGuard,
+    new_raw
+);
+
+/// A non-reentrant instrumented raw mutex.
+const fn new_raw(site: &'static Location<'static>, name: Option<&'static str>) -> RawMutex {
+    backend::raw_mutex(site, name, false)
+}
+
+/// Creates a mutex in a `const` context, as `parking_lot::const_mutex`
+/// does: the same as [`Mutex::new`], which is `const` too.
+#[track_caller]
+#[inline]
+pub const fn const_mutex<T>(val: T) -> Mutex<T> {
+    Mutex::new(val)
 }

@@ -43,21 +43,190 @@ fn site_or(caller: Loc) -> Loc {
 /// The site lock_api's `INIT` constructors record: the object was not made through lockgraph's API.
 const UNKNOWN: Loc = Location::caller();
 
-/// An instrumented raw mutex: parking_lot's, plus the object's metadata.
-pub struct RawMutex {
-    // A whole parking_lot mutex (not just its raw lock) so that a Condvar can
-    // wait on it with parking_lot's own guard type.
-    inner: parking_lot::Mutex<()>,
-    meta: Meta,
+/// Defines an instrumented raw mutex over a parking_lot mutex type: the
+/// struct, the object's metadata, and lock_api's raw traits with the hooks.
+/// `RawMutex` and `RawFairMutex` are the same code over different locks.
+macro_rules! instrumented_raw_mutex {
+    ($(#[$doc:meta])* $name:ident, $pl_mutex:ty, $pl_raw:ty, $pl_new:path) => {
+        $(#[$doc])*
+        pub struct $name {
+            // A whole parking_lot mutex (not just its raw lock) so that a
+            // Condvar can wait on it with parking_lot's own guard type.
+            inner: $pl_mutex,
+            meta: Meta,
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("meta", &self.meta)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $name {
+            #[inline]
+            fn pl(&self) -> &$pl_raw {
+                // Safety: we only use the raw lock to lock and unlock it in pairs, as the wrapper would.
+                unsafe { self.inner.raw() }
+            }
+
+            #[inline(always)]
+            fn mode(&self) -> Mode {
+                if self.meta.kind() == ObjectKind::ReentrantMutex {
+                    Mode::Reentrant
+                } else {
+                    Mode::Exclusive
+                }
+            }
+
+            pub(crate) fn meta(&self) -> &Meta {
+                &self.meta
+            }
+
+            /// Acquires, recording `site`.
+            #[inline]
+            pub(crate) fn lock_at(&self, site: Loc) {
+                hooks::acquire(
+                    &self.meta,
+                    self.mode(),
+                    site,
+                    &MutexOps(self.pl()),
+                    Then::Push,
+                );
+            }
+
+            /// Tries to acquire without blocking, recording `site` on success.
+            #[inline]
+            pub(crate) fn try_lock_at(&self, site: Loc) -> bool {
+                let ok = self.pl().try_lock();
+                self.tried(ok, site)
+            }
+
+            #[inline]
+            fn tried(&self, ok: bool, site: Loc) -> bool {
+                if ok {
+                    hooks::acquired_without_blocking(&self.meta, self.mode(), site);
+                } else {
+                    hooks::try_failed(&self.meta, self.mode(), site);
+                }
+                ok
+            }
+
+            /// Tries to acquire within `d`.
+            pub(crate) fn try_lock_for_at(&self, d: Duration, site: Loc) -> bool {
+                let ok = self.pl().try_lock_for(d);
+                self.tried(ok, site)
+            }
+
+            /// Tries to acquire until `t`.
+            pub(crate) fn try_lock_until_at(&self, t: Instant, site: Loc) -> bool {
+                let ok = self.pl().try_lock_until(t);
+                self.tried(ok, site)
+            }
+        }
+
+        // Safety: mutual exclusion is parking_lot's; the hooks only observe.
+        unsafe impl lock_api::RawMutex for $name {
+            #[allow(clippy::declare_interior_mutable_const)]
+            const INIT: Self = $name {
+                inner: $pl_new(()),
+                meta: Meta::new(UNKNOWN, None, ObjectKind::Mutex),
+            };
+            type GuardMarker = <$pl_raw as lock_api::RawMutex>::GuardMarker;
+
+            #[inline]
+            #[track_caller]
+            fn lock(&self) {
+                self.lock_at(site_or(Location::caller()))
+            }
+
+            #[inline]
+            #[track_caller]
+            fn try_lock(&self) -> bool {
+                self.try_lock_at(site_or(Location::caller()))
+            }
+
+            #[inline]
+            unsafe fn unlock(&self) {
+                hooks::release(&self.meta);
+                // Safety: the caller holds the lock (lock_api's contract).
+                unsafe { self.pl().unlock() }
+            }
+
+            #[inline]
+            fn is_locked(&self) -> bool {
+                self.pl().is_locked()
+            }
+        }
+
+        // Safety: as above; fairness is parking_lot's.
+        unsafe impl lock_api::RawMutexFair for $name {
+            unsafe fn unlock_fair(&self) {
+                hooks::release(&self.meta);
+                // Safety: the caller holds the lock.
+                unsafe { self.pl().unlock_fair() }
+            }
+
+            // A release and a re-acquisition, as lock_api defines `bump`:
+            // see `hooks::bump`.
+            #[track_caller]
+            unsafe fn bump(&self) {
+                let pl = self.pl();
+                hooks::bump(
+                    &self.meta,
+                    self.mode(),
+                    Location::caller(),
+                    &MutexOps(pl),
+                    // Safety: the caller holds the lock (lock_api's contract).
+                    || unsafe { pl.unlock_fair() },
+                    // Safety: as above.
+                    || unsafe { pl.bump() },
+                );
+            }
+        }
+
+        // Safety: as above.
+        unsafe impl lock_api::RawMutexTimed for $name {
+            type Duration = Duration;
+            type Instant = Instant;
+
+            #[track_caller]
+            fn try_lock_for(&self, timeout: Duration) -> bool {
+                self.try_lock_for_at(timeout, site_or(Location::caller()))
+            }
+
+            #[track_caller]
+            fn try_lock_until(&self, timeout: Instant) -> bool {
+                self.try_lock_until_at(timeout, site_or(Location::caller()))
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                hooks::dropped(&self.meta, self.pl().is_locked());
+            }
+        }
+    };
 }
 
-impl std::fmt::Debug for RawMutex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RawMutex")
-            .field("meta", &self.meta)
-            .finish_non_exhaustive()
-    }
-}
+instrumented_raw_mutex!(
+    /// An instrumented raw mutex: parking_lot's, plus the object's metadata.
+    RawMutex,
+    parking_lot::Mutex<()>,
+    parking_lot::RawMutex,
+    parking_lot::const_mutex
+);
+
+instrumented_raw_mutex!(
+    /// An instrumented raw fair mutex: parking_lot's `RawFairMutex`, plus
+    /// the object's metadata. Every unlock is fair (parking_lot's); to the
+    /// detector it is a mutex like any other, and reports call it one.
+    RawFairMutex,
+    parking_lot::FairMutex<()>,
+    parking_lot::RawFairMutex,
+    parking_lot::const_fair_mutex
+);
 
 impl RawMutex {
     pub(crate) const fn new(created: Loc, name: Option<&'static str>, kind: ObjectKind) -> Self {
@@ -67,75 +236,28 @@ impl RawMutex {
         }
     }
 
-    #[inline]
-    fn pl(&self) -> &parking_lot::RawMutex {
-        // Safety: we only use the raw lock to lock and unlock it in pairs, as the wrapper would.
-        unsafe { self.inner.raw() }
-    }
-
-    #[inline(always)]
-    fn mode(&self) -> Mode {
-        if self.meta.kind() == ObjectKind::ReentrantMutex {
-            Mode::Reentrant
-        } else {
-            Mode::Exclusive
-        }
-    }
-
-    pub(crate) fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
     /// The parking_lot mutex underneath, for condvar waits.
     pub(crate) fn parking_lot_mutex(&self) -> &parking_lot::Mutex<()> {
         &self.inner
     }
+}
 
-    /// Acquires, recording `site`.
-    #[inline]
-    pub(crate) fn lock_at(&self, site: Loc) {
-        hooks::acquire(
-            &self.meta,
-            self.mode(),
-            site,
-            &MutexOps(self.pl()),
-            Then::Push,
-        );
-    }
-
-    /// Tries to acquire without blocking, recording `site` on success.
-    #[inline]
-    pub(crate) fn try_lock_at(&self, site: Loc) -> bool {
-        let ok = self.pl().try_lock();
-        self.tried(ok, site)
-    }
-
-    #[inline]
-    fn tried(&self, ok: bool, site: Loc) -> bool {
-        if ok {
-            hooks::acquired_without_blocking(&self.meta, self.mode(), site);
-        } else {
-            hooks::try_failed(&self.meta, self.mode(), site);
+impl RawFairMutex {
+    pub(crate) const fn new(created: Loc, name: Option<&'static str>) -> Self {
+        RawFairMutex {
+            inner: parking_lot::const_fair_mutex(()),
+            meta: Meta::new(created, name, ObjectKind::Mutex),
         }
-        ok
-    }
-
-    /// Tries to acquire within `d`.
-    pub(crate) fn try_lock_for_at(&self, d: Duration, site: Loc) -> bool {
-        let ok = self.pl().try_lock_for(d);
-        self.tried(ok, site)
-    }
-
-    /// Tries to acquire until `t`.
-    pub(crate) fn try_lock_until_at(&self, t: Instant, site: Loc) -> bool {
-        let ok = self.pl().try_lock_until(t);
-        self.tried(ok, site)
     }
 }
 
-struct MutexOps<'a>(&'a parking_lot::RawMutex);
+/// A mutex's raw operations, for the hooks.
+struct MutexOps<'a, P>(&'a P);
 
-impl LockOps for MutexOps<'_> {
+impl<P> LockOps for MutexOps<'_, P>
+where
+    P: lock_api::RawMutexTimed<Duration = Duration, Instant = Instant>,
+{
     #[inline]
     fn try_now(&self) -> bool {
         self.0.try_lock()
@@ -150,74 +272,6 @@ impl LockOps for MutexOps<'_> {
     fn unlock(&self) {
         // Safety: called only right after this thread acquired the lock.
         unsafe { self.0.unlock() }
-    }
-}
-
-// Safety: mutual exclusion is parking_lot's; the hooks only observe.
-unsafe impl lock_api::RawMutex for RawMutex {
-    #[allow(clippy::declare_interior_mutable_const)]
-    const INIT: Self = RawMutex::new(UNKNOWN, None, ObjectKind::Mutex);
-    type GuardMarker = <parking_lot::RawMutex as lock_api::RawMutex>::GuardMarker;
-
-    #[inline]
-    #[track_caller]
-    fn lock(&self) {
-        self.lock_at(site_or(Location::caller()))
-    }
-
-    #[inline]
-    #[track_caller]
-    fn try_lock(&self) -> bool {
-        self.try_lock_at(site_or(Location::caller()))
-    }
-
-    #[inline]
-    unsafe fn unlock(&self) {
-        hooks::release(&self.meta);
-        // Safety: the caller holds the lock (lock_api's contract).
-        unsafe { self.pl().unlock() }
-    }
-
-    #[inline]
-    fn is_locked(&self) -> bool {
-        self.pl().is_locked()
-    }
-}
-
-// Safety: as above; fairness is parking_lot's.
-unsafe impl lock_api::RawMutexFair for RawMutex {
-    unsafe fn unlock_fair(&self) {
-        hooks::release(&self.meta);
-        // Safety: the caller holds the lock.
-        unsafe { self.pl().unlock_fair() }
-    }
-
-    unsafe fn bump(&self) {
-        // The thread holds the lock again when bump returns: the held set is unchanged.
-        // Safety: the caller holds the lock.
-        unsafe { self.pl().bump() }
-    }
-}
-
-// Safety: as above.
-unsafe impl lock_api::RawMutexTimed for RawMutex {
-    type Duration = Duration;
-    type Instant = Instant;
-
-    #[track_caller]
-    fn try_lock_for(&self, timeout: Duration) -> bool {
-        self.try_lock_for_at(timeout, site_or(Location::caller()))
-    }
-
-    #[track_caller]
-    fn try_lock_until(&self, timeout: Instant) -> bool {
-        self.try_lock_until_at(timeout, site_or(Location::caller()))
-    }
-}
-
-impl Drop for RawMutex {
-    fn drop(&mut self) {
-        hooks::dropped(&self.meta, self.pl().is_locked());
     }
 }
 
@@ -418,13 +472,42 @@ unsafe impl lock_api::RawRwLockFair for RawRwLock {
         // Safety: the caller holds the exclusive lock.
         unsafe { self.inner.unlock_exclusive_fair() }
     }
+    // parking_lot yields a read lock only when this is its one reader and
+    // a writer waits, and then waits for that writer only: a fair release
+    // and a *recursive* read do exactly that (see `hooks::bump`).
+    #[track_caller]
     unsafe fn bump_shared(&self) {
-        // Safety: the caller holds a shared lock; it holds it again on return.
-        unsafe { self.inner.bump_shared() }
+        let raw = &self.inner;
+        hooks::bump(
+            &self.meta,
+            Mode::SharedRecursive,
+            Location::caller(),
+            &RwOps {
+                raw,
+                mode: Mode::SharedRecursive,
+            },
+            // Safety: the caller holds a shared lock (lock_api's contract).
+            || unsafe { raw.unlock_shared_fair() },
+            // Safety: as above; it holds it again on return.
+            || unsafe { raw.bump_shared() },
+        );
     }
+    #[track_caller]
     unsafe fn bump_exclusive(&self) {
-        // Safety: the caller holds the exclusive lock; it holds it again on return.
-        unsafe { self.inner.bump_exclusive() }
+        let raw = &self.inner;
+        hooks::bump(
+            &self.meta,
+            Mode::Exclusive,
+            Location::caller(),
+            &RwOps {
+                raw,
+                mode: Mode::Exclusive,
+            },
+            // Safety: the caller holds the exclusive lock (lock_api's contract).
+            || unsafe { raw.unlock_exclusive_fair() },
+            // Safety: as above; it holds it again on return.
+            || unsafe { raw.bump_exclusive() },
+        );
     }
 }
 
@@ -554,9 +637,22 @@ unsafe impl lock_api::RawRwLockUpgradeFair for RawRwLock {
         // Safety: the caller holds the upgradable lock.
         unsafe { self.inner.unlock_upgradable_fair() }
     }
+    #[track_caller]
     unsafe fn bump_upgradable(&self) {
-        // Safety: the caller holds the upgradable lock; it holds it again on return.
-        unsafe { self.inner.bump_upgradable() }
+        let raw = &self.inner;
+        hooks::bump(
+            &self.meta,
+            Mode::Upgradable,
+            Location::caller(),
+            &RwOps {
+                raw,
+                mode: Mode::Upgradable,
+            },
+            // Safety: the caller holds the upgradable lock (lock_api's contract).
+            || unsafe { raw.unlock_upgradable_fair() },
+            // Safety: as above; it holds it again on return.
+            || unsafe { raw.bump_upgradable() },
+        );
     }
 }
 

@@ -31,6 +31,15 @@ pub type ReentrantMutexGuard<'a, T> = lock_api::ReentrantMutexGuard<'a, RawMutex
 pub type MappedReentrantMutexGuard<'a, T> =
     lock_api::MappedReentrantMutexGuard<'a, RawMutex, RawThreadId, T>;
 
+/// Creates a reentrant mutex in a `const` context, as
+/// `parking_lot::const_reentrant_mutex` does: the same as
+/// [`ReentrantMutex::new`], which is `const` too.
+#[track_caller]
+#[inline]
+pub const fn const_reentrant_mutex<T>(val: T) -> ReentrantMutex<T> {
+    ReentrantMutex::new(val)
+}
+
 impl<T> ReentrantMutex<T> {
     /// Creates an unnamed reentrant mutex; usable in `static`s.
     #[track_caller]

@@ -43,6 +43,15 @@ pub type MappedRwLockReadGuard<'a, T> = lock_api::MappedRwLockReadGuard<'a, RawR
 /// A write guard mapped to part of the data.
 pub type MappedRwLockWriteGuard<'a, T> = lock_api::MappedRwLockWriteGuard<'a, RawRwLock, T>;
 
+/// Creates a reader-writer lock in a `const` context, as
+/// `parking_lot::const_rwlock` does: the same as [`RwLock::new`], which is
+/// `const` too.
+#[track_caller]
+#[inline]
+pub const fn const_rwlock<T>(val: T) -> RwLock<T> {
+    RwLock::new(val)
+}
+
 impl<T> RwLock<T> {
     /// Creates an unnamed lock; usable in `static`s.
     #[track_caller]

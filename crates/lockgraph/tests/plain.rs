@@ -29,6 +29,22 @@ fn types_are_parking_lots() {
         TypeId::of::<parking_lot::RawMutex>()
     );
     assert_eq!(
+        TypeId::of::<lockgraph::FairMutexGuard<'static, u64>>(),
+        TypeId::of::<parking_lot::FairMutexGuard<'static, u64>>()
+    );
+    assert_eq!(
+        TypeId::of::<lockgraph::MappedFairMutexGuard<'static, u64>>(),
+        TypeId::of::<parking_lot::MappedFairMutexGuard<'static, u64>>()
+    );
+    assert_eq!(
+        TypeId::of::<lockgraph::RawFairMutex>(),
+        TypeId::of::<parking_lot::RawFairMutex>()
+    );
+    assert_eq!(
+        size_of::<lockgraph::FairMutex<u8>>(),
+        size_of::<parking_lot::FairMutex<u8>>()
+    );
+    assert_eq!(
         size_of::<lockgraph::Mutex<u8>>(),
         size_of::<parking_lot::Mutex<u8>>()
     );
@@ -57,6 +73,11 @@ fn the_api_still_works_and_relock_is_not_intercepted() {
     let l = lockgraph::RwLock::new(0);
     *l.write() += 1;
     assert_eq!(*l.read(), 1);
+    let f = lockgraph::const_fair_mutex(0);
+    let mut g = f.lock();
+    assert!(f.try_lock().is_none());
+    lockgraph::FairMutexGuard::bump(&mut g);
+    lockgraph::FairMutexGuard::unlock_fair(g);
     let pair = (lockgraph::Mutex::new(true), lockgraph::Condvar::new());
     let mut ready = pair.0.lock();
     pair.1.wait_while(&mut ready, |r| !*r);

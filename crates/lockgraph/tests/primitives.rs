@@ -1175,3 +1175,112 @@ fn condvar_notify_all_counts_a_wait_between_slices_under_stress() {
         assert_eq!(woken, 4, "all four were waiting and all four woke");
     }
 }
+
+// ------------------------------------------------- Condvar with two mutexes
+
+/// parking_lot's panic for a condvar waited on with two mutexes at once.
+const TWO_MUTEXES: &str = "attempted to use a condition variable with more than one mutex";
+
+/// Spawns a thread that waits on `cv` with `m` (untimed, or for
+/// `timeout`), and returns once it is waiting (it released `m`).
+fn waiting_on(
+    name: &str,
+    m: &Arc<Mutex<bool>>,
+    cv: &Arc<Condvar>,
+    timeout: Option<Duration>,
+) -> JoinHandle<bool> {
+    let (m2, cv2) = (m.clone(), cv.clone());
+    let started = Arc::new(AtomicBool::new(false));
+    let s2 = started.clone();
+    let h = spawn(name, move || {
+        let mut g = m2.lock();
+        s2.store(true, Ordering::SeqCst);
+        match timeout {
+            Some(t) => !cv2.wait_for(&mut g, t).timed_out(),
+            None => {
+                cv2.wait(&mut g);
+                true
+            }
+        }
+    });
+    eventually("the waiter has started", || started.load(Ordering::SeqCst));
+    // It holds `m` until its wait releases it.
+    drop(m.lock());
+    h
+}
+
+#[test]
+fn condvar_waited_on_with_a_second_mutex_panics_before_anything_changes() {
+    let (a, b) = (
+        Arc::new(Mutex::named("first", false)),
+        Mutex::named("second", false),
+    );
+    let cv = Arc::new(Condvar::named("shared"));
+    let waiter = waiting_on("waits with first", &a, &cv, None);
+    let mut gb = b.lock();
+    // Timed, so that a missing check fails the test instead of hanging it.
+    let r = panic::catch_unwind(AssertUnwindSafe(|| cv.wait_for(&mut gb, PATIENCE)));
+    assert_eq!(panic_message(&*r.expect_err("two mutexes")), TWO_MUTEXES);
+    // Nothing half done: the guard still holds `second`, and only it.
+    assert!(b.is_locked());
+    #[cfg(feature = "instrument")]
+    assert_eq!(
+        lockgraph::held_locks()
+            .iter()
+            .map(|o| o.name.as_deref().unwrap_or("?"))
+            .collect::<Vec<_>>(),
+        ["second"]
+    );
+    drop(gb);
+    #[cfg(feature = "instrument")]
+    assert!(lockgraph::held_locks().is_empty());
+    assert!(!b.is_locked());
+    // The first wait is untouched: a notification ends it.
+    assert!(cv.notify_one());
+    assert!(join(waiter));
+    // With no wait in progress, the condvar may change mutex.
+    assert!(cv
+        .wait_for(&mut b.lock(), Duration::from_millis(1))
+        .timed_out());
+}
+
+#[test]
+fn condvar_second_mutex_panics_while_the_first_wait_is_between_slices() {
+    // parking_lot's `two_mutexes`: the first waiter's slice ends while its
+    // mutex is held elsewhere, so it is parked on nothing, yet still waiting.
+    let (a, b) = (Arc::new(Mutex::new(false)), Mutex::new(false));
+    let cv = Arc::new(Condvar::new());
+    let waiter = waiting_on("sliced waiter", &a, &cv, None);
+    let ga = a.lock();
+    thread::sleep(Duration::from_millis(250));
+    let r = panic::catch_unwind(AssertUnwindSafe(|| cv.wait_for(&mut b.lock(), PATIENCE)));
+    assert_eq!(panic_message(&*r.expect_err("two mutexes")), TWO_MUTEXES);
+    assert!(cv.notify_one());
+    drop(ga);
+    assert!(join(waiter));
+}
+
+#[test]
+fn condvar_may_change_mutex_once_earlier_waits_timed_out_or_were_notified() {
+    let (a, b) = (Arc::new(Mutex::new(false)), Mutex::new(false));
+    let cv = Arc::new(Condvar::new());
+    // Timed out, but still taking its mutex back (held here): not waiting
+    // any more, as far as parking_lot is concerned.
+    let timed = waiting_on("times out", &a, &cv, Some(Duration::from_millis(20)));
+    let ga = a.lock();
+    thread::sleep(Duration::from_millis(150));
+    assert!(cv
+        .wait_for(&mut b.lock(), Duration::from_millis(1))
+        .timed_out());
+    drop(ga);
+    assert!(!join(timed), "it timed out");
+    // Notified, but still taking its mutex back: not waiting either.
+    let notified = waiting_on("notified", &a, &cv, None);
+    let ga = a.lock();
+    assert!(cv.notify_one());
+    assert!(cv
+        .wait_for(&mut b.lock(), Duration::from_millis(1))
+        .timed_out());
+    drop(ga);
+    assert!(join(notified));
+}

@@ -51,6 +51,10 @@ pub(crate) enum Then {
     Upgrade,
     /// A condvar wait gives the mutex back (no self-wait check, no wait).
     Reacquire,
+    /// A guard's `bump` takes back the lock it just released: no self-wait
+    /// check, and the guard outlives any panic, so the lock must be held
+    /// again on every way out (see [`bump`]).
+    Relock,
 }
 
 /// A blocking acquisition. Returns once acquired, or panics with a report
@@ -88,7 +92,7 @@ fn acquire_on<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: The
         Some(Fast::Busy(chain)) => {
             let id = meta.id();
             local::with(|l| l.record(RawEvent::new(EventKind::Wait, id, Some(mode), Some(site))));
-            block(meta, mode, site, ops);
+            block(meta, mode, site, ops, true);
             local::with(|l| {
                 l.push_acquired(meta, id, chain, mode, site);
             });
@@ -146,7 +150,7 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
     if !ops.try_now() {
         let id = meta.id();
         local::with(|l| l.record(RawEvent::new(EventKind::Wait, id, Some(mode), Some(site))));
-        block(meta, mode, site, ops);
+        block(meta, mode, site, ops, then != Then::Relock);
     }
     // A deadlock involving this thread was reported while it waited: the
     // cycles this acquisition closed are that deadlock, already reported.
@@ -155,21 +159,28 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
     {
         cycles.clear();
     }
-    if let Some(message) = react::handle_all(cycles) {
+    let message = react::handle_all(cycles);
+    // To panic, undo what no guard will: a fresh acquisition gives the lock
+    // back, an upgrade its upgrade. A bump's guard holds the lock again and
+    // will unlock it, so its entry goes back before the panic.
+    if message.is_some() && then != Then::Relock {
         ops.unlock();
+    } else {
+        let id = meta.id();
+        local::with(|l| match then {
+            // Not used for acquisitions: `reacquired` pushes the entry itself.
+            Then::Push | Then::Reacquire | Then::Relock => {
+                l.push_acquired(meta, id, plan.chain, mode, site);
+            }
+            Then::Upgrade => {
+                l.remode(id, mode);
+                l.record(RawEvent::new(EventKind::Remode, id, Some(mode), Some(site)));
+            }
+        });
+    }
+    if let Some(message) = message {
         panic!("{message}");
     }
-    let id = meta.id();
-    local::with(|l| match then {
-        // Not used for acquisitions: `reacquired` pushes the entry itself.
-        Then::Push | Then::Reacquire => {
-            l.push_acquired(meta, id, plan.chain, mode, site);
-        }
-        Then::Upgrade => {
-            l.remode(id, mode);
-            l.record(RawEvent::new(EventKind::Remode, id, Some(mode), Some(site)));
-        }
-    });
 }
 
 /// Judges an acquisition that is not on the fast path: a self-wait, and the
@@ -178,7 +189,7 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     l.drain_pending();
     let id = meta.id();
     let asked = match then {
-        Then::Push => Some(EventKind::Attempt),
+        Then::Push | Then::Relock => Some(EventKind::Attempt),
         Then::Upgrade => Some(EventKind::Upgrade),
         // The condvar hook records the wake-up itself.
         Then::Reacquire => None,
@@ -264,8 +275,9 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     }
 }
 
-/// Waits for the lock in slices (see [`wait_sliced`]).
-fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
+/// Waits for the lock in slices (see [`wait_sliced`]); `victim` if a
+/// confirmed deadlock may end the wait with a panic.
+fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, victim: bool) {
     let wait = Wait {
         object: ObjectId(meta.id()),
         on: WaitOn::Lock,
@@ -273,8 +285,47 @@ fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) {
         site,
         deadline: None,
         missed: None,
+        victim,
     };
     wait_sliced(&wait, &|| meta.info(), |d| ops.wait(d));
+}
+
+/// A guard's `bump`. lock_api defines it as "functionally equivalent to
+/// `unlock_fair` followed by `lock`", and so it is to the runtime: the
+/// entry goes, the lock is released fairly (`unlock_fair`), and it is taken
+/// back on top of the held stack, at the site where it was first acquired
+/// (lock_api does not pass the caller's). That re-acquisition learns edges
+/// from every lock the thread still holds, including those taken after this
+/// one: a thread holding M then L that bumps M really waits for M while
+/// holding L, and deadlocks with a thread that takes M then L. (parking_lot
+/// skips the release when nobody is parked; here a thread spinning for the
+/// lock may take it in between, which the definition allows.)
+///
+/// The guard outlives any panic out of here, so its lock must be held again
+/// on every way out: a lock-order cycle is reported with the lock held and
+/// its entry back, and the wait is never a deadlock's victim (the others in
+/// the cycle are, and their unwinding frees the lock). With detection off,
+/// `raw_bump` is parking_lot's own.
+pub(crate) fn bump<L: LockOps>(
+    meta: &Meta,
+    mode: Mode,
+    caller: Loc,
+    ops: &L,
+    unlock_fair: impl FnOnce(),
+    raw_bump: impl FnOnce(),
+) {
+    if !config::enabled() {
+        return raw_bump();
+    }
+    let site = meta
+        .id_if_assigned()
+        .and_then(|id| {
+            local::with(|l| l.held.iter().rev().find(|h| h.id == id).map(|h| h.site)).flatten()
+        })
+        .unwrap_or(caller);
+    release(meta);
+    unlock_fair();
+    acquire(meta, mode, site, ops, Then::Relock);
 }
 
 /// A successful non-blocking (or timed) acquisition: joins the held set, adds no edge.

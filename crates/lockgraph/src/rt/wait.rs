@@ -34,6 +34,11 @@ pub(crate) struct Wait {
     /// A notification on the object nobody waited for, made before this
     /// wait began: (site, runtime id of the thread that made it).
     pub(crate) missed: Option<(Loc, u64)>,
+    /// Whether a confirmed deadlock may end this wait with a panic. Not a
+    /// bump's re-acquisition: its guard outlives the panic and must hold
+    /// its lock. Such a wait neither checks nor leaves; the other threads
+    /// of the deadlock do, and their unwinding ends it.
+    pub(crate) victim: bool,
 }
 
 /// How many consecutive checks must find the same lock cycle before it is a deadlock.
@@ -117,11 +122,13 @@ pub(crate) fn wait_sliced(
         }
         let mut g = GLOBAL.lock();
         if let Some(message) = g.take_doom(me) {
-            g.remove_waiter(me);
-            drop(g);
-            panic!("{message}");
+            if w.victim {
+                g.remove_waiter(me);
+                drop(g);
+                panic!("{message}");
+            }
         }
-        if w.deadline.is_some() {
+        if w.deadline.is_some() || !w.victim {
             continue;
         }
         let Some(found) = g.deadlock_through(me) else {
@@ -223,6 +230,7 @@ pub(crate) fn join_wait(
         site,
         deadline: None,
         missed: None,
+        victim: true,
     };
     let info = || ObjectInfo {
         id: object,

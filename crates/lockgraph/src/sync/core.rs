@@ -182,6 +182,7 @@ impl<S> Core<S> {
             site,
             deadline,
             missed,
+            victim: true,
         };
         let mut outcome = None;
         hooks::wait_sliced(&wait, &|| self.meta.info(), |d| {
