@@ -37,7 +37,18 @@ pub(crate) fn with_site<R>(site: Loc, f: impl FnOnce() -> R) -> R {
 
 #[inline]
 fn site_or(caller: Loc) -> Loc {
-    SITE.try_with(|s| s.get()).ok().flatten().unwrap_or(caller)
+    wrapper_site().unwrap_or(caller)
+}
+
+/// The site a lockgraph wrapper set for an acquisition it makes through
+/// lock_api. A blocking raw `lock` without one is lock_api taking a lock
+/// back for a guard that still exists (`MutexGuard::unlocked`, the read and
+/// write guards' `unlocked`, `ReentrantMutexGuard::unlocked`): like `bump`,
+/// that re-lock must hold the lock on every way out, since the guard will
+/// unlock it as it drops ([`Then::Relock`]).
+#[inline]
+fn wrapper_site() -> Option<Loc> {
+    SITE.try_with(|s| s.get()).ok().flatten()
 }
 
 /// The site lock_api's `INIT` constructors record: the object was not made through lockgraph's API.
@@ -138,7 +149,16 @@ macro_rules! instrumented_raw_mutex {
             #[inline]
             #[track_caller]
             fn lock(&self) {
-                self.lock_at(site_or(Location::caller()))
+                match wrapper_site() {
+                    Some(site) => self.lock_at(site),
+                    None => hooks::acquire(
+                        &self.meta,
+                        self.mode(),
+                        Location::caller(),
+                        &MutexOps(self.pl()),
+                        Then::Relock,
+                    ),
+                }
             }
 
             #[inline]
@@ -378,6 +398,20 @@ impl RawRwLock {
         );
     }
 
+    /// A blocking acquisition through lock_api: a wrapper's (with its
+    /// site), or a re-lock for a guard that still exists (see [`wrapper_site`]).
+    #[inline]
+    fn lock_or_relock(&self, mode: Mode, caller: Loc) {
+        let ops = RwOps {
+            raw: &self.inner,
+            mode,
+        };
+        match wrapper_site() {
+            Some(site) => hooks::acquire(&self.meta, mode, site, &ops, Then::Push),
+            None => hooks::acquire(&self.meta, mode, caller, &ops, Then::Relock),
+        }
+    }
+
     /// Tries to acquire in `mode` without blocking (`None`), or within a timeout.
     #[inline]
     pub(crate) fn try_lock_at(&self, mode: Mode, timeout: Option<Timeout>, site: Loc) -> bool {
@@ -424,7 +458,7 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     #[inline]
     #[track_caller]
     fn lock_shared(&self) {
-        self.lock_at(Mode::Shared, site_or(Location::caller()))
+        self.lock_or_relock(Mode::Shared, Location::caller())
     }
     #[track_caller]
     fn try_lock_shared(&self) -> bool {
@@ -439,7 +473,7 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     #[inline]
     #[track_caller]
     fn lock_exclusive(&self) {
-        self.lock_at(Mode::Exclusive, site_or(Location::caller()))
+        self.lock_or_relock(Mode::Exclusive, Location::caller())
     }
     #[track_caller]
     fn try_lock_exclusive(&self) -> bool {
@@ -564,7 +598,7 @@ unsafe impl lock_api::RawRwLockRecursive for RawRwLock {
     #[inline]
     #[track_caller]
     fn lock_shared_recursive(&self) {
-        self.lock_at(Mode::SharedRecursive, site_or(Location::caller()))
+        self.lock_or_relock(Mode::SharedRecursive, Location::caller())
     }
     #[track_caller]
     fn try_lock_shared_recursive(&self) -> bool {
@@ -597,7 +631,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
     #[inline]
     #[track_caller]
     fn lock_upgradable(&self) {
-        self.lock_at(Mode::Upgradable, site_or(Location::caller()))
+        self.lock_or_relock(Mode::Upgradable, Location::caller())
     }
     #[track_caller]
     fn try_lock_upgradable(&self) -> bool {

@@ -241,3 +241,75 @@ fn a_lock_destroyed_under_a_forgotten_guard_is_a_lock_leak_and_leaves_the_held_s
         "the acquisition site"
     );
 }
+
+/// `MutexGuard::unlocked` (and the rwlock guards' `unlocked`) take the lock
+/// back through lock_api while the guard still exists. When that re-lock
+/// closes a lock-order cycle, the report must leave the lock held, since the
+/// guard unlocks it as the panic unwinds: giving it back first meant a
+/// double unlock, and a guard over an unlocked mutex where the panic was
+/// caught.
+#[test]
+fn a_cycle_closed_by_a_guards_unlocked_relock_leaves_the_lock_held_for_the_guard() {
+    let a = Arc::new(Mutex::named("unlocked a", 0));
+    let b = Arc::new(Mutex::named("unlocked b", 0));
+    {
+        let (a, b) = (a.clone(), b.clone());
+        thread::spawn(move || {
+            let _b = b.lock();
+            let _a = a.lock();
+        })
+        .join()
+        .unwrap();
+    }
+    let mut gb = b.lock();
+    let ga = a.lock();
+    // Releases b, then takes it back while holding a: a→b closes b→a. The
+    // panic is caught inside the guard's scope.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        MutexGuard::unlocked(&mut gb, || {});
+    }));
+    let message = caught.expect_err("the cycle is reported");
+    let message = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("lockgraph: lock_order_cycle"),
+        "{message}"
+    );
+    assert!(b.is_locked(), "the guard still holds b");
+    assert_eq!(held_names(), ["unlocked a", "unlocked b"]);
+    drop(ga);
+    drop(gb);
+    assert!(
+        !a.is_locked() && !b.is_locked(),
+        "both guards unlocked once"
+    );
+    assert!(held_names().is_empty(), "{:?}", held_names());
+    // The locks still work.
+    drop(b.lock());
+    drop(a.lock());
+
+    let c = Arc::new(RwLock::named("unlocked c", 0));
+    let d = Arc::new(RwLock::named("unlocked d", 0));
+    {
+        let (c, d) = (c.clone(), d.clone());
+        thread::spawn(move || {
+            let _d = d.write();
+            let _c = c.write();
+        })
+        .join()
+        .unwrap();
+    }
+    let mut gd = d.write();
+    let gc = c.write();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        RwLockWriteGuard::unlocked(&mut gd, || {});
+    }));
+    assert!(caught.is_err(), "the rwlock cycle is reported too");
+    assert!(d.is_locked(), "the write guard still holds d");
+    drop(gc);
+    drop(gd);
+    assert!(!c.is_locked() && !d.is_locked());
+    assert!(held_names().is_empty(), "{:?}", held_names());
+}
