@@ -107,6 +107,15 @@ pub(crate) fn wait_sliced(
     };
     g.add_waiter(waiter, infos);
     drop(g);
+    /// Leaves the table of blocked threads however the wait ends, a panic
+    /// of the slice included (removing twice is harmless).
+    struct Registered(lockgraph_detect::ThreadId);
+    impl Drop for Registered {
+        fn drop(&mut self) {
+            GLOBAL.lock().remove_waiter(self.0);
+        }
+    }
+    let _registered = Registered(me);
     let mut suspect: Option<(lockgraph_detect::Fingerprint, u32)> = None;
     // Since when unknown threads, asleep, have held the suspected stall back.
     let mut held_back_since: Option<Instant> = None;
@@ -206,7 +215,6 @@ pub(crate) fn wait_sliced(
         }
         suspect = None;
     };
-    GLOBAL.lock().remove_waiter(me);
     done
 }
 
