@@ -428,3 +428,54 @@ impl Outcome {
             .expect("present")
     }
 }
+
+/// A flag guarded by a mutex, with the condvar its setter notifies.
+pub type Flag = std::sync::Arc<(lockgraph::Mutex<bool>, lockgraph::Condvar)>;
+
+/// The "wait under an unrelated lock" bug kernel: thread `waiter` takes
+/// mutex `config`, then waits on condvar "flag set" for the flag, holding
+/// `config` all along. Whoever sets the flag under `config`
+/// ([`set_flag_under`]) blocks on it: threads blocked on each other through
+/// a condvar and a lock. Returns `config`, the flag and the waiter.
+pub fn waiter_holding_config() -> (
+    std::sync::Arc<lockgraph::Mutex<()>>,
+    Flag,
+    lockgraph::thread::JoinHandle<()>,
+) {
+    let config = std::sync::Arc::new(lockgraph::Mutex::named("config", ()));
+    let flag: Flag = std::sync::Arc::new((
+        lockgraph::Mutex::named("flag", false),
+        lockgraph::Condvar::named("flag set"),
+    ));
+    let waiter = {
+        let (config, flag) = (config.clone(), flag.clone());
+        named("waiter", move || {
+            // The bug: waits for the flag while holding the lock the
+            // setter needs first.
+            let _config = config.lock();
+            let mut set = flag.0.lock();
+            while !*set {
+                flag.1.wait(&mut set);
+            }
+        })
+    };
+    (config, flag, waiter)
+}
+
+/// Sets the flag of [`waiter_holding_config`] and notifies, holding `config`.
+pub fn set_flag_under(config: &lockgraph::Mutex<()>, flag: &Flag) {
+    let _config = config.lock();
+    *flag.0.lock() = true;
+    flag.1.notify_all();
+}
+
+/// Spawns a plain `std::thread` (one lockgraph does not know) named `name`.
+pub fn plain<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .expect("spawn")
+}

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use lockgraph::{Condvar, Mutex};
 use lockgraph_detect::{Finding, Kind};
-use lockgraph_scenarios::{analyze, ms, named, run_with, traces_in, Options, Outcome};
+use lockgraph_scenarios::{
+    analyze, ms, named, run_with, set_flag_under, traces_in, waiter_holding_config, Options,
+    Outcome,
+};
 
 fn dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -73,29 +76,11 @@ fn killed_inside_a_condvar_wait_after_a_notify_that_woke_nobody_is_missed_notifi
 fn killed_with_threads_blocked_on_each_other_through_a_condvar_and_a_lock_is_deadlock() {
     let name = "killed_with_threads_blocked_on_each_other_through_a_condvar_and_a_lock_is_deadlock";
     let (_, findings) = killed(name, ms(450), || {
-        let config = Arc::new(Mutex::named("config", ()));
-        let flag = Arc::new((Mutex::named("flag", false), Condvar::named("flag set")));
-        let waiter = {
-            let (config, flag) = (config.clone(), flag.clone());
-            named("waiter", move || {
-                // The bug: waits for the flag while holding the config lock
-                // the notifier needs first.
-                let _config = config.lock();
-                let mut set = flag.0.lock();
-                while !*set {
-                    flag.1.wait(&mut set);
-                }
-            })
-        };
-        let notifier = {
-            let (config, flag) = (config.clone(), flag.clone());
-            named("notifier", move || {
-                std::thread::sleep(ms(50));
-                let _config = config.lock();
-                *flag.0.lock() = true;
-                flag.1.notify_all();
-            })
-        };
+        let (config, flag, waiter) = waiter_holding_config();
+        let notifier = named("notifier", move || {
+            std::thread::sleep(ms(50));
+            set_flag_under(&config, &flag);
+        });
         waiter.join().unwrap();
         notifier.join().unwrap();
     });

@@ -11,30 +11,24 @@ use std::time::{Duration, Instant};
 
 use lockgraph::{Barrier, Condvar, Event, Mutex};
 use lockgraph_detect::Kind;
-use lockgraph_scenarios::{ms, named, scenario};
+use lockgraph_scenarios::{ms, named, plain, scenario, set_flag_under, waiter_holding_config};
 
 /// A plain std thread that sleeps in a loop for the rest of the process.
 fn heartbeat(name: &str, every: Duration) {
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || loop {
-            std::thread::sleep(every);
-        })
-        .expect("spawn");
+    plain(name, move || loop {
+        std::thread::sleep(every);
+    });
 }
 
 /// A plain std thread that waits on a channel with a timeout, in a loop
 /// (a timed futex wait, as a metrics flusher's `recv_timeout`).
 fn flusher(name: &str) {
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(|| {
-            let (_tx, rx) = std::sync::mpsc::channel::<()>();
-            loop {
-                let _ = rx.recv_timeout(ms(200));
-            }
-        })
-        .expect("spawn");
+    plain(name, || {
+        let (_tx, rx) = std::sync::mpsc::channel::<()>();
+        loop {
+            let _ = rx.recv_timeout(ms(200));
+        }
+    });
 }
 
 scenario! {
@@ -102,23 +96,9 @@ scenario! {
     fn threads_blocked_through_a_condvar_and_a_lock_with_a_heartbeat_is_deadlock() {
         lockgraph::set_stall_grace(Duration::from_secs(1));
         heartbeat("heartbeat", ms(100));
-        let config = Arc::new(Mutex::named("config", ()));
-        let flag = Arc::new((Mutex::named("flag", false), Condvar::named("flag set")));
-        let waiter = {
-            let (config, flag) = (config.clone(), flag.clone());
-            named("waiter", move || {
-                let _config = config.lock();
-                let mut set = flag.0.lock();
-                while !*set {
-                    flag.1.wait(&mut set);
-                }
-            })
-        };
+        let (config, flag, waiter) = waiter_holding_config();
         std::thread::sleep(ms(50));
-        let _config = config.lock();
-        *flag.0.lock() = true;
-        flag.1.notify_all();
-        drop(_config);
+        set_flag_under(&config, &flag);
         let _ = waiter.join();
     } => |out| {
         out.expect_panic(Kind::Deadlock);
@@ -150,13 +130,10 @@ scenario! {
         let done = Arc::new(Event::named("done"));
         let setter = {
             let done = done.clone();
-            std::thread::Builder::new()
-                .name("late setter".into())
-                .spawn(move || {
-                    std::thread::sleep(ms(1500));
-                    done.set();
-                })
-                .unwrap()
+            plain("late setter", move || {
+                std::thread::sleep(ms(1500));
+                done.set();
+            })
         };
         done.wait();
         setter.join().unwrap();
@@ -169,14 +146,11 @@ scenario! {
         let done = Arc::new(Event::named("done"));
         let setter = {
             let done = done.clone();
-            std::thread::Builder::new()
-                .name("timed setter".into())
-                .spawn(move || {
-                    let (_tx, rx) = std::sync::mpsc::channel::<()>();
-                    let _ = rx.recv_timeout(ms(1500));
-                    done.set();
-                })
-                .unwrap()
+            plain("timed setter", move || {
+                let (_tx, rx) = std::sync::mpsc::channel::<()>();
+                let _ = rx.recv_timeout(ms(1500));
+                done.set();
+            })
         };
         done.wait();
         setter.join().unwrap();
@@ -189,17 +163,14 @@ scenario! {
         let done = Arc::new(Event::named("done"));
         let setter = {
             let done = done.clone();
-            std::thread::Builder::new()
-                .name("busy setter".into())
-                .spawn(move || {
-                    let start = Instant::now();
-                    let mut x = 0u64;
-                    while start.elapsed() < Duration::from_millis(2000) {
-                        x = std::hint::black_box(x.wrapping_add(1));
-                    }
-                    done.set();
-                })
-                .unwrap()
+            plain("busy setter", move || {
+                let start = Instant::now();
+                let mut x = 0u64;
+                while start.elapsed() < Duration::from_millis(2000) {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+                done.set();
+            })
         };
         done.wait();
         setter.join().unwrap();

@@ -18,14 +18,7 @@ use super::global::GLOBAL;
 /// severity) is not reported again; a fatal one still ends the wait.
 pub(crate) fn handle(mut f: Finding, fatal: bool) -> Option<String> {
     let reaction = config::on_finding();
-    let first = {
-        let mut g = GLOBAL.lock();
-        let first = g.reported.insert((f.fingerprint, f.severity));
-        if first {
-            g.findings.push(f.clone());
-        }
-        first
-    };
+    let first = remember(&f);
     let must_end = fatal && reaction != OnFinding::Off;
     if !first {
         return must_end.then(|| {
@@ -62,17 +55,21 @@ pub(crate) fn handle(mut f: Finding, fatal: bool) -> Option<String> {
     None
 }
 
+/// Keeps `f` among the process's findings unless it was reported before
+/// (same fingerprint and severity); whether it is new.
+fn remember(f: &Finding) -> bool {
+    let mut g = GLOBAL.lock();
+    let first = g.reported.insert((f.fingerprint, f.severity));
+    if first {
+        g.findings.push(f.clone());
+    }
+    first
+}
+
 /// Records a finding found at process exit and prints it unless the
 /// reaction is `off`; never panics (a panic in an exit handler aborts).
 pub(crate) fn report_at_exit(mut f: Finding) {
-    let first = {
-        let mut g = GLOBAL.lock();
-        let first = g.reported.insert((f.fingerprint, f.severity));
-        if first {
-            g.findings.push(f.clone());
-        }
-        first
-    };
+    let first = remember(&f);
     if !first {
         return;
     }
