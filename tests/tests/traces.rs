@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lockgraph::Mutex;
-use lockgraph_detect::trace::{EventKind, Record, TraceEvent, TraceReader};
+use lockgraph_detect::trace::{Event, EventKind, Record, TraceReader};
 use lockgraph_scenarios::{run_with, traces_in, Options};
 
 fn dir(name: &str) -> PathBuf {
@@ -27,24 +27,39 @@ fn read(dir: &Path) -> (Vec<Record>, Vec<String>) {
     (records, r.warnings().to_vec())
 }
 
+/// One event of one thread.
+#[derive(Clone, Copy)]
+struct Ev {
+    thread: u64,
+    event: Event<u64>,
+}
+
+impl Ev {
+    fn kind(&self) -> EventKind {
+        self.event.kind()
+    }
+}
+
 /// The events of a trace with every `repeat` expanded: each thread's
 /// previous `k` events, `n` more times. What the program did, event by event.
-fn expand(records: &[Record]) -> Vec<TraceEvent> {
-    let mut per_thread: std::collections::HashMap<u64, Vec<TraceEvent>> = Default::default();
+fn expand(records: &[Record]) -> Vec<Ev> {
+    let mut per_thread: std::collections::HashMap<u64, Vec<Ev>> = Default::default();
     let mut all = Vec::new();
     for r in records {
-        let Record::Event(e) = r else { continue };
-        let mine = per_thread.entry(e.thread).or_default();
-        if e.kind == EventKind::Repeat {
-            let k = e.k.unwrap() as usize;
-            let block: Vec<TraceEvent> = mine[mine.len() - k..].to_vec();
-            for _ in 0..e.n.unwrap() {
-                mine.extend(block.iter().cloned());
-                all.extend(block.iter().cloned());
+        let &Record::Event { thread, event } = r else {
+            continue;
+        };
+        let e = Ev { thread, event };
+        let mine = per_thread.entry(thread).or_default();
+        if let Event::Repeat { k, n } = event {
+            let block: Vec<Ev> = mine[mine.len() - k as usize..].to_vec();
+            for _ in 0..n {
+                mine.extend(block.iter().copied());
+                all.extend(block.iter().copied());
             }
         } else {
-            mine.push(e.clone());
-            all.push(e.clone());
+            mine.push(e);
+            all.push(e);
         }
     }
     all
@@ -61,7 +76,7 @@ fn count(records: &[Record], name: &str, kind: EventKind) -> usize {
     let Some(id) = id else { return 0 };
     expand(records)
         .iter()
-        .filter(|e| e.kind == kind && e.object == Some(id))
+        .filter(|e| e.kind() == kind && e.event.object() == Some(id))
         .count()
 }
 
@@ -88,7 +103,7 @@ fn a_tight_loop_is_compressed_without_losing_an_event() {
     let (records, _) = read(&d);
     let lines = records
         .iter()
-        .filter(|r| matches!(r, Record::Event(_)))
+        .filter(|r| matches!(r, Record::Event { .. }))
         .count();
     assert!(lines < 200, "10 000 iterations in {lines} event lines");
     assert_eq!(count(&records, "outer", EventKind::Acquire), 10_000);
@@ -105,8 +120,8 @@ fn a_tight_loop_is_compressed_without_losing_an_event() {
     let events = expand(&records);
     let kinds: Vec<(EventKind, u64)> = events
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::Acquire | EventKind::Release))
-        .map(|e| (e.kind, e.object.unwrap()))
+        .filter(|e| matches!(e.kind(), EventKind::Acquire | EventKind::Release))
+        .map(|e| (e.kind(), e.event.object().unwrap()))
         .collect();
     let (outer, inner) = (kinds[0].1, kinds[1].1);
     for (i, quad) in kinds.chunks(4).take(10_000).enumerate() {
@@ -250,25 +265,25 @@ fn spawn_join_and_exit_are_recorded_with_the_child_ids() {
     let events = expand(&records);
     let spawn = events
         .iter()
-        .find(|e| e.kind == EventKind::Spawn)
+        .find(|e| e.kind() == EventKind::Spawn)
         .expect("spawn recorded");
-    assert_eq!(spawn.child, Some(child));
+    assert!(matches!(spawn.event, Event::Spawn { child: c, .. } if c == child));
     let join = events
         .iter()
-        .find(|e| e.kind == EventKind::Join)
+        .find(|e| e.kind() == EventKind::Join)
         .expect("join recorded");
-    assert_eq!(join.child, Some(child));
+    assert!(matches!(join.event, Event::Join { child: c, .. } if c == child));
     assert_eq!(join.thread, spawn.thread, "the spawner joined");
     assert!(
         events
             .iter()
-            .any(|e| e.kind == EventKind::Exit && e.thread == child),
+            .any(|e| e.event == Event::Exit && e.thread == child),
         "the child's exit"
     );
     assert_eq!(count(&records, "in the child", EventKind::Acquire), 3);
     assert!(events
         .iter()
-        .any(|e| e.thread == child && e.kind == EventKind::Acquire));
+        .any(|e| e.thread == child && e.kind() == EventKind::Acquire));
 }
 
 #[test]
@@ -310,8 +325,8 @@ fn blocks_that_diverge_mid_copy_expand_to_the_exact_sequence() {
     };
     let seq: Vec<(EventKind, String)> = expand(&records)
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::Acquire | EventKind::Release))
-        .map(|e| (e.kind, name_of(e.object.unwrap()).unwrap()))
+        .filter(|e| matches!(e.kind(), EventKind::Acquire | EventKind::Release))
+        .map(|e| (e.kind(), name_of(e.event.object().unwrap()).unwrap()))
         .collect();
     let mut expected = Vec::new();
     for i in 0..3000u32 {

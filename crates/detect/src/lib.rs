@@ -7,6 +7,7 @@
 //! makes their findings identical.
 //!
 //! Table of contents:
+//! - [`event`]: the one typed event the runtime records, traces store and the replay reads.
 //! - [`model`]: ids, sites, objects, threads, lock modes, stacks.
 //! - [`finding`]: the finding data model, kinds, severities, fingerprints.
 //! - [`order`]: the lock-order graph with its incremental cycle check.
@@ -16,6 +17,7 @@
 //! - [`livelock`]: threads failing to acquire against each other, with no progress.
 //! - [`hazard`]: blocking while holding a lock, and leaked locks and permits.
 
+pub mod event;
 pub mod finding;
 pub mod hazard;
 pub mod livelock;
@@ -27,6 +29,7 @@ pub mod stall;
 pub mod trace;
 pub mod waitfor;
 
+pub use event::{Event, EventKind};
 pub use finding::{Evidence, Finding, Fingerprint, Kind, ObjectRef, Op, Severity, ThreadRef};
 pub use model::{
     Frame, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, Stack, StackRef, ThreadId,

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::event::{Event, Outcome, SignalKind};
 use crate::finding::{Finding, Fingerprint, Kind, Severity};
 use crate::hazard::{self, Blocking, Leak};
 use crate::livelock::{self, Spinner};
@@ -26,7 +27,7 @@ use crate::model::{
 use crate::order::{Acquisition, LockOrderGraph};
 use crate::selfwait::{self, Request};
 use crate::stall;
-use crate::trace::{EventKind, Record, TraceEvent};
+use crate::trace::Record;
 use crate::waitfor::{Missed, WaitOn, Waiter};
 
 /// Counts of what was analyzed.
@@ -276,15 +277,18 @@ impl Replay<'_> {
                     self.analyzer.stats.objects = self.analyzer.stats.objects.saturating_add(1);
                 }
             }
-            Record::Event(e) if e.kind == EventKind::Repeat => {
+            Record::Event {
+                event: Event::Repeat { k, n },
+                ..
+            } => {
                 // A closed block repeated: the same chains, held locks and
                 // thread again, so nothing new for the analyses; count it.
-                let copies = e.k.unwrap_or(0).saturating_mul(e.n.unwrap_or(0));
+                let copies = k.saturating_mul(n);
                 self.analyzer.stats.events = self.analyzer.stats.events.saturating_add(copies);
             }
-            Record::Event(e) => {
+            Record::Event { thread, event } => {
                 self.analyzer.stats.events = self.analyzer.stats.events.saturating_add(1);
-                self.event(e);
+                self.event(thread, event);
             }
             Record::Finding { .. } => self.analyzer.stats.live_findings += 1,
             Record::Livelock(spins) => {
@@ -349,12 +353,9 @@ impl Replay<'_> {
         }
     }
 
-    fn event(&mut self, e: TraceEvent) {
-        let t = e.thread;
-        let o = e.object.unwrap_or(0);
-        let mode = e.mode.unwrap_or(Mode::Exclusive);
+    fn event(&mut self, t: u64, e: Event<u64>) {
         // The process exits: not an event of any thread.
-        if e.kind == EventKind::Exit && e.how.as_deref() == Some("process") {
+        if e == Event::ProcessExit {
             self.process_exit = true;
             return;
         }
@@ -362,116 +363,124 @@ impl Replay<'_> {
         // Traces written before the release was recorded first have it
         // just after the `cv_wait`: it neither ends the wait nor releases
         // anything twice.
-        if e.kind == EventKind::Release
-            && self
+        if let Event::Release { object } = e {
+            if self
                 .thread(t)
                 .blocked
-                .is_some_and(|b| b.cv_mutex == Some(o))
-        {
-            return;
+                .is_some_and(|b| b.cv_mutex == Some(object))
+            {
+                return;
+            }
         }
         // Any event of a thread means it is running: a wait it started is over.
         self.thread(t).blocked = None;
+        let o = e.object().unwrap_or(0);
+        let site = e.site().copied();
         // The mark the runtime recorded for this wait, if the trace has it;
         // else what file order says (traces written before `missed`).
         let missed = match self.thread(t).missed_next.take() {
-            Some((obj, site, by)) if obj == o => Some((site, by)),
+            Some((obj, s, by)) if obj == o => Some((s, by)),
             _ => self.lost.get(&o).copied(),
         };
-        let blocked = |on: WaitOn, timed: bool| {
-            Some(Blocked {
-                object: o,
-                mode,
-                site: e.site.unwrap_or(0),
-                on,
-                timed,
-                missed,
-                cv_mutex: None,
-            })
+        let blocked = |on: WaitOn, mode: Mode, timed: bool| Blocked {
+            object: o,
+            mode,
+            site: site.unwrap_or(0),
+            on,
+            timed,
+            missed,
+            cv_mutex: None,
         };
-        match e.kind {
-            EventKind::Attempt => {
-                self.judge(t, o, mode, e.site);
-                self.thread(t).judged = Some(o);
+        match e {
+            Event::Attempt { object, mode, site } => {
+                self.judge(t, object, mode, site);
+                self.thread(t).judged = Some(object);
             }
-            EventKind::Upgrade => {
+            Event::Upgrade { object, site, .. } => {
                 // Learns order edges like any blocking acquisition, but an
                 // upgrade of a lock held upgradable is no self-wait.
-                self.learn(t, o, Mode::Exclusive, e.site);
-                self.thread(t).judged = Some(o);
+                self.learn(t, object, Mode::Exclusive, site);
+                self.thread(t).judged = Some(object);
             }
-            EventKind::Wait => {
-                if self.thread(t).judged != Some(o) {
-                    self.judge(t, o, mode, e.site);
-                    self.thread(t).judged = Some(o);
+            Event::Wait { object, mode, site } => {
+                if self.thread(t).judged != Some(object) {
+                    self.judge(t, object, mode, site);
+                    self.thread(t).judged = Some(object);
                 }
-                self.thread(t).blocked = blocked(WaitOn::Lock, false);
+                self.thread(t).blocked = Some(blocked(WaitOn::Lock, mode, false));
             }
-            EventKind::Acquire => {
-                if self.thread(t).judged != Some(o) {
-                    self.judge(t, o, mode, e.site);
+            Event::Acquire { object, mode, site } => {
+                if self.thread(t).judged != Some(object) {
+                    self.judge(t, object, mode, site);
                 }
                 let ts = self.thread(t);
                 ts.judged = None;
-                push(ts, o, mode, e.site.unwrap_or(0));
+                push(ts, object, mode, site.unwrap_or(0));
             }
-            EventKind::Try => push(self.thread(t), o, mode, e.site.unwrap_or(0)),
-            EventKind::Join if e.child == Some(t) => {
+            Event::Try { object, mode, site } => {
+                push(self.thread(t), object, mode, site.unwrap_or(0))
+            }
+            Event::Join { child, site } if child == t => {
                 let thread = self.thread(t).info.clone();
-                let f = selfwait::join_self(&thread, self.site(e.site), self.stack(e.site));
+                let f = selfwait::join_self(&thread, self.site(site), self.stack(site));
                 self.findings.push(f);
             }
-            EventKind::Join => {
-                if let Some(child) = e.child {
-                    let info = self.object(thread_object(ThreadId(child)).0);
-                    self.blocking(t, Blocking::On(&info), e.site);
-                    let on = WaitOn::Thread(ThreadId(child));
-                    self.thread(t).blocked = Some(Blocked {
-                        object: thread_object(ThreadId(child)).0,
-                        missed: None,
-                        ..blocked(on, false).expect("some")
-                    });
-                }
+            Event::Join { child, site } => {
+                let object = thread_object(ThreadId(child)).0;
+                let info = self.object(object);
+                self.blocking(t, Blocking::On(&info), site);
+                self.thread(t).blocked = Some(Blocked {
+                    object,
+                    missed: None,
+                    ..blocked(WaitOn::Thread(ThreadId(child)), Mode::Exclusive, false)
+                });
             }
-            EventKind::Spawn => {
-                if let Some(child) = e.child {
-                    self.thread(child).spawned_at = e.site;
-                }
-            }
-            EventKind::Block if e.child == Some(t) && self.object(o).kind == ObjectKind::Once => {
+            Event::Spawn { child, site } => self.thread(child).spawned_at = site,
+            Event::BlockFor {
+                object, by, site, ..
+            } if by == t && self.object(object).kind == ObjectKind::Once => {
                 // A thread reaching a once it is running itself.
                 let thread = self.thread(t).info.clone();
-                let info = self.object(o);
-                let f = selfwait::once_self(&thread, &info, self.site(e.site), self.stack(e.site));
+                let info = self.object(object);
+                let f = selfwait::once_self(&thread, &info, self.site(site), self.stack(site));
                 self.findings.push(f);
             }
-            EventKind::Block => {
-                let info = self.object(o);
+            Event::Block {
+                object,
+                timed,
+                site,
+            }
+            | Event::BlockFor {
+                object,
+                timed,
+                site,
+                ..
+            } => {
+                let info = self.object(object);
                 if matches!(
                     info.kind,
                     ObjectKind::Event | ObjectKind::Barrier | ObjectKind::Latch
                 ) {
-                    self.blocking(t, Blocking::On(&info), e.site);
+                    self.blocking(t, Blocking::On(&info), site);
                 }
-                let on = e
-                    .child
-                    .map_or(WaitOn::Anyone, |c| WaitOn::Thread(ThreadId(c)));
-                let timed = e.how.as_deref() == Some("timed");
-                self.thread(t).blocked = blocked(on, timed);
+                let on = match e {
+                    Event::BlockFor { by, .. } => WaitOn::Thread(ThreadId(by)),
+                    _ => WaitOn::Anyone,
+                };
+                self.thread(t).blocked = Some(blocked(on, Mode::Exclusive, timed));
             }
-            EventKind::Sleep => self.blocking(t, Blocking::Sleep, e.site),
-            EventKind::Take => {
-                let site = e.site.unwrap_or(0);
-                match self.orphan_gives.get_mut(&o) {
+            Event::Sleep { site } => self.blocking(t, Blocking::Sleep, site),
+            Event::Take { object, site } => {
+                match self.orphan_gives.get_mut(&object) {
                     // Given back already (events of different threads are
                     // not in time order): it is no longer held.
                     Some(n) if *n > 0 => *n -= 1,
-                    _ => self.thread(t).permits.push((o, site)),
+                    _ => self.thread(t).permits.push((object, site.unwrap_or(0))),
                 }
             }
-            EventKind::Give => {
+            Event::Give { object, .. } => {
                 let ts = self.thread(t);
-                if let Some(i) = ts.permits.iter().rposition(|p| p.0 == o) {
+                if let Some(i) = ts.permits.iter().rposition(|p| p.0 == object) {
                     ts.permits.remove(i);
                 } else {
                     // Given back by a thread that did not take it: the
@@ -481,117 +490,131 @@ impl Replay<'_> {
                     let mut claimed = false;
                     for id in ids {
                         let ts = self.threads.get_mut(&id).expect("known");
-                        if let Some(i) = ts.permits.iter().rposition(|p| p.0 == o) {
+                        if let Some(i) = ts.permits.iter().rposition(|p| p.0 == object) {
                             ts.permits.remove(i);
                             claimed = true;
                             break;
                         }
                     }
                     if !claimed {
-                        *self.orphan_gives.entry(o).or_insert(0) += 1;
+                        *self.orphan_gives.entry(object).or_insert(0) += 1;
                     }
                 }
             }
-            EventKind::Notify => {
-                if e.woken == Some(0) {
-                    self.lost.insert(o, (e.site.unwrap_or(0), t));
+            Event::Notify {
+                object,
+                woken,
+                site,
+                ..
+            } => {
+                if woken == 0 {
+                    self.lost.insert(object, (site.unwrap_or(0), t));
                 } else {
-                    self.lost.remove(&o);
+                    self.lost.remove(&object);
                 }
             }
-            EventKind::Signal => match e.how.as_deref() {
-                Some("set") => {
-                    let seen = e.woken.unwrap_or(0) > 0;
-                    self.set_at.insert(o, (e.site.unwrap_or(0), t, seen));
-                    self.lost.remove(&o);
+            Event::Signal {
+                object,
+                how: SignalKind::Set,
+                woken,
+                site,
+            } => {
+                self.set_at
+                    .insert(object, (site.unwrap_or(0), t, woken > 0));
+                self.lost.remove(&object);
+            }
+            Event::Signal {
+                object,
+                how: SignalKind::Clear,
+                ..
+            } => {
+                if let Some((s, by, false)) = self.set_at.remove(&object) {
+                    self.lost.insert(object, (s, by));
                 }
-                Some("clear") => {
-                    if let Some((s, by, false)) = self.set_at.remove(&o) {
-                        self.lost.insert(o, (s, by));
-                    }
-                }
-                _ => {}
-            },
-            EventKind::Unblock => {
-                if e.how.as_deref() == Some("ok") {
-                    if let Some(x) = self.set_at.get_mut(&o) {
+            }
+            Event::Signal { .. } => {}
+            Event::Unblock {
+                object, outcome, ..
+            } => {
+                if outcome == Outcome::Ok {
+                    if let Some(x) = self.set_at.get_mut(&object) {
                         x.2 = true;
                     }
                 }
             }
-            EventKind::TryFail => {
-                let site = e.site.unwrap_or(0);
+            Event::TryFail { object, site, .. } => {
+                let site = site.unwrap_or(0);
                 let ts = self.thread(t);
-                match ts.streak.iter_mut().find(|f| f.0 == o) {
+                match ts.streak.iter_mut().find(|f| f.0 == object) {
                     Some(f) => {
                         f.1 = site;
                         f.2 = f.2.saturating_add(1);
                     }
-                    None => ts.streak.push((o, site, 1)),
+                    None => ts.streak.push((object, site, 1)),
                 }
                 ts.streak_held = ts.held.clone();
             }
-            EventKind::Progress => {
+            Event::Progress { .. } => {
                 let ts = self.thread(t);
                 ts.streak.clear();
                 ts.livelocked = false;
             }
-            EventKind::Repeat => {}
-            EventKind::Missed => {
-                self.thread(t).missed_next = Some((o, e.site.unwrap_or(0), e.child.unwrap_or(0)));
+            Event::Repeat { .. } | Event::ProcessExit => {}
+            Event::Missed { object, by, site } => {
+                self.thread(t).missed_next = Some((object, site.unwrap_or(0), by));
             }
-            EventKind::Release => self.release(t, o),
-            EventKind::Remode => {
+            Event::Release { object } => self.release(t, object),
+            Event::Remode { object, mode, .. } => {
                 let ts = self.thread(t);
-                if let Some(i) = ts.held.iter().rposition(|h| h.object == o) {
+                if let Some(i) = ts.held.iter().rposition(|h| h.object == object) {
                     ts.held[i].mode = mode;
                     rechain(&mut ts.held, i);
                 }
             }
-            EventKind::Drop => {
+            Event::Drop { object } => {
                 let ts = self.thread(t);
-                if let Some(i) = ts.held.iter().rposition(|h| h.object == o) {
+                if let Some(i) = ts.held.iter().rposition(|h| h.object == object) {
                     // Destroyed while this thread held it: a forgotten guard.
                     let h = ts.held.remove(i);
                     rechain(&mut ts.held, i);
                     let thread = ts.info.clone();
                     let f = hazard::lock_leak(
                         &thread,
-                        &self.object(o),
+                        &self.object(object),
                         self.site(Some(h.site)),
                         Leak::Destroyed,
                     );
                     self.findings.push(f);
                 } else {
-                    self.graph.remove_object(ObjectId(o));
+                    self.graph.remove_object(ObjectId(object));
                 }
             }
-            EventKind::CvWait => {
+            Event::CvWait {
+                object,
+                mutex,
+                timed,
+                site,
+            } => {
                 // The wait gives its mutex back. Recorded first as a
                 // `release` since that was fixed; older traces release it here.
-                if let Some(m) = e.mutex {
-                    let ts = self.thread(t);
-                    if let Some(i) = ts.held.iter().rposition(|h| h.object == m) {
-                        ts.held.remove(i);
-                        rechain(&mut ts.held, i);
-                    }
+                let ts = self.thread(t);
+                if let Some(i) = ts.held.iter().rposition(|h| h.object == mutex) {
+                    ts.held.remove(i);
+                    rechain(&mut ts.held, i);
                 }
-                let info = self.object(o);
-                self.blocking(t, Blocking::On(&info), e.site);
-                let timed = e.how.as_deref() == Some("timed");
-                self.thread(t).blocked = blocked(WaitOn::Anyone, timed).map(|b| Blocked {
-                    cv_mutex: e.mutex,
-                    ..b
+                let info = self.object(object);
+                self.blocking(t, Blocking::On(&info), site);
+                self.thread(t).blocked = Some(Blocked {
+                    cv_mutex: Some(mutex),
+                    ..blocked(WaitOn::Anyone, Mode::Exclusive, timed)
                 });
             }
-            EventKind::CvWoken => {
-                if let Some(m) = e.mutex {
-                    // The mutex is taken back at the wait site: it learns order edges.
-                    self.learn(t, m, Mode::Exclusive, e.site);
-                    push(self.thread(t), m, Mode::Exclusive, e.site.unwrap_or(0));
-                }
+            Event::CvWoken { mutex, site, .. } => {
+                // The mutex is taken back at the wait site: it learns order edges.
+                self.learn(t, mutex, Mode::Exclusive, site);
+                push(self.thread(t), mutex, Mode::Exclusive, site.unwrap_or(0));
             }
-            EventKind::Exit => {
+            Event::Exit => {
                 let ts = self.thread(t);
                 ts.exited = true;
                 let thread = ts.info.clone();

@@ -314,15 +314,12 @@ impl Condvar {
 
     #[cfg(feature = "instrument")]
     fn noted_notify(&self, woken: u64, all: bool, site: &'static Location<'static>) {
-        use crate::rt::record::RawEvent;
-        let mut e = RawEvent::new(
-            lockgraph_detect::trace::EventKind::Notify,
-            self.meta.id(),
-            None,
-            Some(site),
-        );
-        e.extra = woken;
-        e.flag = all;
+        let e = lockgraph_detect::Event::Notify {
+            object: self.meta.id(),
+            woken,
+            all,
+            site: crate::rt::record::at(site),
+        };
         crate::rt::hooks::note(e);
         if crate::rt::config::enabled() {
             // The steady case (a notify that woke someone, no mark to
@@ -354,9 +351,9 @@ impl Condvar {
         deadline: Option<Instant>,
     ) -> bool {
         use crate::rt::hooks::{self, Wait};
-        use crate::rt::record::RawEvent;
-        use lockgraph_detect::trace::EventKind;
+        use crate::rt::record::at;
         use lockgraph_detect::waitfor::WaitOn;
+        use lockgraph_detect::Event;
         use lockgraph_detect::{Mode, ObjectId};
 
         let mutex = MutexGuard::mutex(guard);
@@ -396,10 +393,12 @@ impl Condvar {
             None
         };
         hooks::note_missed(cv_id, missed);
-        let mut e = RawEvent::new(EventKind::CvWait, cv_id, None, Some(site));
-        e.extra = mutex_id;
-        e.flag = deadline.is_some();
-        hooks::note(e);
+        hooks::note(Event::CvWait {
+            object: cv_id,
+            mutex: mutex_id,
+            timed: deadline.is_some(),
+            site: at(site),
+        });
         hooks::blocking(hooks::BlockingOn::Object(&|| self.meta.info()), site);
         let wait = Wait {
             object: ObjectId(cv_id),
@@ -441,10 +440,12 @@ impl Condvar {
             self.slices.picked(ticket)
         });
         drop(leave);
-        let mut e = RawEvent::new(EventKind::CvWoken, cv_id, None, Some(site));
-        e.extra = mutex_id;
-        e.flag = !notified;
-        hooks::note(e);
+        hooks::note(Event::CvWoken {
+            object: cv_id,
+            mutex: mutex_id,
+            timed_out: !notified,
+            site: at(site),
+        });
         hooks::reacquired(raw.meta(), Mode::Exclusive, site);
         !notified
     }

@@ -17,5 +17,5 @@ pub mod write;
 
 pub use read::{ReadError, TraceReader};
 pub use record::{
-    EventKind, Outcome, Record, SignalKind, SpinSnapshot, TraceEvent, WaitSnapshot, FORMAT_VERSION,
+    Event, EventKind, Outcome, Record, SignalKind, SpinSnapshot, WaitSnapshot, FORMAT_VERSION,
 };

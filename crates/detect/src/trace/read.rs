@@ -9,7 +9,9 @@ use std::io::{self, BufRead};
 
 use serde::Deserialize;
 
-use super::record::{EventKind, Record, SpinSnapshot, TraceEvent, WaitSnapshot, FORMAT_VERSION};
+use super::record::{
+    Event, EventKind, Outcome, Record, SignalKind, SpinSnapshot, WaitSnapshot, FORMAT_VERSION,
+};
 use crate::model::{Frame, Mode, ObjectKind};
 
 /// The longest line a reader accepts.
@@ -302,37 +304,7 @@ impl Fields<'_> {
     }
 }
 
-fn event_kind(name: &str) -> Option<EventKind> {
-    Some(match name {
-        "attempt" => EventKind::Attempt,
-        "acquire" => EventKind::Acquire,
-        "upgrade" => EventKind::Upgrade,
-        "try" => EventKind::Try,
-        "try_fail" => EventKind::TryFail,
-        "wait" => EventKind::Wait,
-        "release" => EventKind::Release,
-        "remode" => EventKind::Remode,
-        "drop" => EventKind::Drop,
-        "cv_wait" => EventKind::CvWait,
-        "cv_woken" => EventKind::CvWoken,
-        "notify" => EventKind::Notify,
-        "spawn" => EventKind::Spawn,
-        "join" => EventKind::Join,
-        "exit" => EventKind::Exit,
-        "repeat" => EventKind::Repeat,
-        "block" => EventKind::Block,
-        "unblock" => EventKind::Unblock,
-        "signal" => EventKind::Signal,
-        "take" => EventKind::Take,
-        "give" => EventKind::Give,
-        "sleep" => EventKind::Sleep,
-        "progress" => EventKind::Progress,
-        "missed" => EventKind::Missed,
-        _ => return None,
-    })
-}
-
-fn mode(name: &str) -> Option<Mode> {
+fn parse_mode(name: &str) -> Option<Mode> {
     Some(match name {
         "exclusive" => Mode::Exclusive,
         "shared" => Mode::Shared,
@@ -379,54 +351,169 @@ struct EventFields<'a> {
 /// Builds an event record from its fields, checking what each kind needs.
 fn event_record(f: EventFields<'_>) -> Result<Record, String> {
     let ev = f.ev.unwrap_or_default();
-    let kind = event_kind(ev).ok_or_else(|| format!("unknown event {ev:?}"))?;
-    let mode = f
-        .mode
-        .map(|m| mode(m).ok_or_else(|| format!("unknown mode {m:?}")))
-        .transpose()?;
-    let e = TraceEvent {
-        kind,
-        thread: f.t.ok_or("missing \"t\"")?,
-        object: f.o,
-        site: f.s,
-        mode,
-        mutex: f.mutex,
-        child: f.child,
-        woken: f.woken,
-        all: f.all,
-        how: f.how.map(str::to_owned),
-        k: f.k,
-        n: f.n,
+    let kind = EventKind::parse(ev).ok_or_else(|| format!("unknown event {ev:?}"))?;
+    let thread = f.t.ok_or("missing \"t\"")?;
+    let site = f.s;
+    let object = || {
+        f.o.ok_or_else(|| format!("event \"{ev}\" is missing \"o\""))
     };
-    let needs_object = !matches!(
-        kind,
-        EventKind::Spawn
-            | EventKind::Join
-            | EventKind::Exit
-            | EventKind::Repeat
-            | EventKind::Sleep
-            | EventKind::Progress
-    );
-    if needs_object && e.object.is_none() {
-        return Err(format!("event \"{ev}\" is missing \"o\""));
+    let mode = || match f.mode {
+        Some(m) => parse_mode(m).ok_or_else(|| format!("unknown mode {m:?}")),
+        None => Err(format!("event \"{ev}\" is missing \"mode\"")),
+    };
+    let need =
+        |v: Option<u64>, key: &str| v.ok_or_else(|| format!("event \"{ev}\" is missing \"{key}\""));
+    let bad_how = |h: &str| format!("event \"{ev}\" has an unknown \"how\": {h:?}");
+    // A wait's `how`: `wait` (or absent) or `timed`.
+    let timed = |how: Option<&str>| match how {
+        None | Some("wait") => Ok(false),
+        Some("timed") => Ok(true),
+        Some(h) => Err(bad_how(h)),
+    };
+    if let (Some(m), false) = (
+        f.mode,
+        matches!(
+            kind,
+            EventKind::Attempt
+                | EventKind::Acquire
+                | EventKind::Upgrade
+                | EventKind::Try
+                | EventKind::TryFail
+                | EventKind::Wait
+                | EventKind::Remode
+        ),
+    ) {
+        // A mode where none belongs is ignored, but must still be a mode.
+        parse_mode(m).ok_or_else(|| format!("unknown mode {m:?}"))?;
     }
-    if kind == EventKind::Repeat && (e.k.is_none() || e.n.is_none()) {
-        return Err("event \"repeat\" needs \"k\" and \"n\"".to_owned());
-    }
-    let needs_mode = matches!(
-        kind,
-        EventKind::Attempt
-            | EventKind::Acquire
-            | EventKind::Upgrade
-            | EventKind::Try
-            | EventKind::TryFail
-            | EventKind::Wait
-            | EventKind::Remode
-    );
-    if needs_mode && e.mode.is_none() {
-        return Err(format!("event \"{ev}\" is missing \"mode\""));
-    }
-    Ok(Record::Event(e))
+    let event = match kind {
+        EventKind::Attempt => Event::Attempt {
+            object: object()?,
+            mode: mode()?,
+            site,
+        },
+        EventKind::Acquire => Event::Acquire {
+            object: object()?,
+            mode: mode()?,
+            site,
+        },
+        EventKind::Upgrade => Event::Upgrade {
+            object: object()?,
+            mode: mode()?,
+            site,
+        },
+        EventKind::Try => Event::Try {
+            object: object()?,
+            mode: mode()?,
+            site,
+        },
+        EventKind::TryFail => Event::TryFail {
+            object: object()?,
+            mode: mode()?,
+            site,
+        },
+        EventKind::Wait => Event::Wait {
+            object: object()?,
+            mode: mode()?,
+            site,
+        },
+        EventKind::Release => Event::Release { object: object()? },
+        EventKind::Remode => Event::Remode {
+            object: object()?,
+            mode: mode()?,
+            site,
+        },
+        EventKind::Drop => Event::Drop { object: object()? },
+        EventKind::CvWait => Event::CvWait {
+            object: object()?,
+            mutex: need(f.mutex, "mutex")?,
+            timed: match f.how {
+                None => false,
+                Some("timed") => true,
+                Some(h) => return Err(bad_how(h)),
+            },
+            site,
+        },
+        EventKind::CvWoken => Event::CvWoken {
+            object: object()?,
+            mutex: need(f.mutex, "mutex")?,
+            timed_out: match f.how {
+                None | Some("notified") => false,
+                Some("timeout") => true,
+                Some(h) => return Err(bad_how(h)),
+            },
+            site,
+        },
+        EventKind::Notify => Event::Notify {
+            object: object()?,
+            woken: need(f.woken, "woken")?,
+            all: f.all.unwrap_or(false),
+            site,
+        },
+        EventKind::Spawn => Event::Spawn {
+            child: need(f.child, "child")?,
+            site,
+        },
+        EventKind::Join => Event::Join {
+            child: need(f.child, "child")?,
+            site,
+        },
+        EventKind::Exit => match f.how {
+            None => Event::Exit,
+            Some("process") => Event::ProcessExit,
+            Some(h) => return Err(bad_how(h)),
+        },
+        EventKind::Repeat => match (f.k, f.n) {
+            (Some(k), Some(n)) => Event::Repeat { k, n },
+            _ => return Err("event \"repeat\" needs \"k\" and \"n\"".to_owned()),
+        },
+        EventKind::Block => match f.child {
+            Some(by) => Event::BlockFor {
+                object: object()?,
+                by,
+                timed: timed(f.how)?,
+                site,
+            },
+            None => Event::Block {
+                object: object()?,
+                timed: timed(f.how)?,
+                site,
+            },
+        },
+        EventKind::Unblock => Event::Unblock {
+            object: object()?,
+            outcome: match f.how {
+                Some(h) => Outcome::parse(h).ok_or_else(|| bad_how(h))?,
+                None => return Err(format!("event \"{ev}\" is missing \"how\"")),
+            },
+            site,
+        },
+        EventKind::Signal => Event::Signal {
+            object: object()?,
+            how: match f.how {
+                Some(h) => SignalKind::parse(h).ok_or_else(|| bad_how(h))?,
+                None => return Err(format!("event \"{ev}\" is missing \"how\"")),
+            },
+            woken: f.woken.unwrap_or(0),
+            site,
+        },
+        EventKind::Take => Event::Take {
+            object: object()?,
+            site,
+        },
+        EventKind::Give => Event::Give {
+            object: object()?,
+            site,
+        },
+        EventKind::Sleep => Event::Sleep { site },
+        EventKind::Progress => Event::Progress { site },
+        EventKind::Missed => Event::Missed {
+            object: object()?,
+            by: need(f.child, "child")?,
+            site,
+        },
+    };
+    Ok(Record::Event { thread, event })
 }
 
 /// The fast path for the common line: a flat event object whose values are

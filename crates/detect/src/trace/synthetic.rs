@@ -24,7 +24,7 @@ use std::io::{self, BufRead, Read};
 
 use rustc_hash::FxHashSet;
 
-use super::record::{EventKind, Record, TraceEvent};
+use super::record::{Event, Record};
 use super::write;
 use crate::model::{chain_hash, Mode, ObjectKind};
 
@@ -201,8 +201,8 @@ impl Generator {
         let first = self.rng.below(THREADS) as usize;
         for k in 0..self.workers.len() {
             let w = (first + k) % self.workers.len();
-            if let Some(e) = self.step(w) {
-                write::event(out, &e);
+            if let Some((t, e)) = self.step(w) {
+                write::event(out, t, &e);
                 return;
             }
         }
@@ -211,8 +211,8 @@ impl Generator {
         unreachable!("every simulated thread is blocked: the lock order is not consistent");
     }
 
-    /// The next event of worker `w`, or `None` if it is blocked.
-    fn step(&mut self, w: usize) -> Option<TraceEvent> {
+    /// The next event of worker `w` (with its thread), or `None` if it is blocked.
+    fn step(&mut self, w: usize) -> Option<(u64, Event<u64>)> {
         let Generator {
             rng,
             workers,
@@ -223,22 +223,14 @@ impl Generator {
         if worker.next == worker.paths[worker.path].len() {
             if let Some((o, _)) = worker.held.pop() {
                 owner[o as usize - 1] = 0;
-                let mut e = TraceEvent::new(EventKind::Release, t);
-                e.object = Some(o);
-                return Some(e);
+                return Some((t, Event::Release { object: o }));
             }
             worker.path = rng.below(PATHS_PER_THREAD as u64) as usize;
             worker.next = 0;
         }
         let step = worker.paths[worker.path][worker.next];
         let owner = &mut owner[step.object as usize - 1];
-        let event = |kind| {
-            let mut e = TraceEvent::new(kind, t);
-            e.object = Some(step.object);
-            e.site = Some(step.site);
-            e.mode = Some(Mode::Exclusive);
-            e
-        };
+        let (object, mode, site) = (step.object, Mode::Exclusive, Some(step.site));
         let chain = chain_hash(
             worker.held.last().map_or(0, |&(_, c)| c),
             step.object,
@@ -247,29 +239,29 @@ impl Generator {
         if step.try_lock {
             worker.next += 1;
             if *owner != 0 {
-                return Some(event(EventKind::TryFail));
+                return Some((t, Event::TryFail { object, mode, site }));
             }
             *owner = t;
             worker.held.push((step.object, chain));
-            return Some(event(EventKind::Try));
+            return Some((t, Event::Try { object, mode, site }));
         }
         if *owner != 0 {
             if worker.waiting {
                 return None;
             }
             worker.waiting = true;
-            return Some(event(EventKind::Wait));
+            return Some((t, Event::Wait { object, mode, site }));
         }
         if !worker.asked && !worker.waiting && worker.seen.insert(chain) {
             worker.asked = true;
-            return Some(event(EventKind::Attempt));
+            return Some((t, Event::Attempt { object, mode, site }));
         }
         *owner = t;
         worker.held.push((step.object, chain));
         worker.next += 1;
         worker.asked = false;
         worker.waiting = false;
-        Some(event(EventKind::Acquire))
+        Some((t, Event::Acquire { object, mode, site }))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::record::{EventKind, Record, SpinSnapshot, TraceEvent, WaitSnapshot, FORMAT_VERSION};
+use super::record::{Event, Record, SpinSnapshot, WaitSnapshot, FORMAT_VERSION};
 use crate::model::{Mode, ObjectKind};
 
 fn json_str(s: &str) -> String {
@@ -34,35 +34,6 @@ fn kind_str(k: ObjectKind) -> &'static str {
     }
 }
 
-fn event_str(k: EventKind) -> &'static str {
-    match k {
-        EventKind::Attempt => "attempt",
-        EventKind::Acquire => "acquire",
-        EventKind::Upgrade => "upgrade",
-        EventKind::Try => "try",
-        EventKind::TryFail => "try_fail",
-        EventKind::Wait => "wait",
-        EventKind::Release => "release",
-        EventKind::Remode => "remode",
-        EventKind::Drop => "drop",
-        EventKind::CvWait => "cv_wait",
-        EventKind::CvWoken => "cv_woken",
-        EventKind::Notify => "notify",
-        EventKind::Spawn => "spawn",
-        EventKind::Join => "join",
-        EventKind::Exit => "exit",
-        EventKind::Repeat => "repeat",
-        EventKind::Block => "block",
-        EventKind::Unblock => "unblock",
-        EventKind::Signal => "signal",
-        EventKind::Take => "take",
-        EventKind::Give => "give",
-        EventKind::Sleep => "sleep",
-        EventKind::Progress => "progress",
-        EventKind::Missed => "missed",
-    }
-}
-
 /// The header line for a new trace.
 pub fn header(program: &str, pid: u64, start_unix_ms: u64) -> String {
     format!(
@@ -71,39 +42,109 @@ pub fn header(program: &str, pid: u64, start_unix_ms: u64) -> String {
     )
 }
 
-/// An event line, appended to `out`. Keys in a fixed order, absent ones left
-/// out. Written by hand (pre-rendered key prefixes, `itoa` for numbers):
-/// the runtime formats every recorded event through here.
-pub fn event(out: &mut String, e: &TraceEvent) {
+/// The flat fields of an event line: the wire form of an [`Event`].
+#[derive(Default)]
+struct Flat {
+    o: Option<u64>,
+    s: Option<u64>,
+    mode: Option<Mode>,
+    mutex: Option<u64>,
+    child: Option<u64>,
+    woken: Option<u64>,
+    k: Option<u64>,
+    n: Option<u64>,
+    all: Option<bool>,
+    how: Option<&'static str>,
+}
+
+fn flat(e: &Event<u64>) -> Flat {
+    let mut f = Flat {
+        o: e.object(),
+        s: e.site().copied(),
+        ..Flat::default()
+    };
+    match *e {
+        Event::Attempt { mode, .. }
+        | Event::Acquire { mode, .. }
+        | Event::Upgrade { mode, .. }
+        | Event::Try { mode, .. }
+        | Event::TryFail { mode, .. }
+        | Event::Wait { mode, .. }
+        | Event::Remode { mode, .. } => f.mode = Some(mode),
+        Event::Release { .. } | Event::Drop { .. } | Event::Exit => {}
+        Event::CvWait { mutex, timed, .. } => {
+            f.mutex = Some(mutex);
+            f.how = timed.then_some("timed");
+        }
+        Event::CvWoken {
+            mutex, timed_out, ..
+        } => {
+            f.mutex = Some(mutex);
+            f.how = Some(if timed_out { "timeout" } else { "notified" });
+        }
+        Event::Notify { woken, all, .. } => {
+            f.woken = Some(woken);
+            f.all = Some(all);
+        }
+        Event::Spawn { child, .. } | Event::Join { child, .. } => f.child = Some(child),
+        Event::ProcessExit => f.how = Some("process"),
+        Event::Repeat { k, n } => {
+            f.k = Some(k);
+            f.n = Some(n);
+        }
+        Event::Block { timed, .. } => f.how = Some(if timed { "timed" } else { "wait" }),
+        Event::BlockFor { by, timed, .. } => {
+            f.how = Some(if timed { "timed" } else { "wait" });
+            f.child = Some(by);
+        }
+        Event::Unblock { outcome, .. } => f.how = Some(outcome.as_str()),
+        Event::Signal { how, woken, .. } => {
+            f.woken = Some(woken);
+            f.how = Some(how.as_str());
+        }
+        Event::Take { .. } | Event::Give { .. } | Event::Sleep { .. } | Event::Progress { .. } => {}
+        Event::Missed { by, .. } => f.child = Some(by),
+    }
+    f
+}
+
+/// An event of thread `thread`, as its line appended to `out`. Keys in a
+/// fixed order, absent ones left out. Written by hand (pre-rendered key
+/// prefixes, `itoa` for numbers): the runtime formats every recorded event
+/// through here.
+pub fn event(out: &mut String, thread: u64, e: &Event<u64>) {
+    let f = flat(e);
     let mut n = itoa::Buffer::new();
     out.push_str("{\"ev\":\"");
-    out.push_str(event_str(e.kind));
+    out.push_str(e.kind().as_str());
     out.push_str("\",\"t\":");
-    out.push_str(n.format(e.thread));
+    out.push_str(n.format(thread));
     let mut num = |out: &mut String, key: &str, v: Option<u64>| {
         if let Some(v) = v {
             out.push_str(key);
             out.push_str(n.format(v));
         }
     };
-    num(out, ",\"o\":", e.object);
-    num(out, ",\"s\":", e.site);
-    if let Some(m) = e.mode {
+    num(out, ",\"o\":", f.o);
+    num(out, ",\"s\":", f.s);
+    if let Some(m) = f.mode {
         out.push_str(",\"mode\":\"");
         out.push_str(mode_str(m));
         out.push('"');
     }
-    num(out, ",\"mutex\":", e.mutex);
-    num(out, ",\"child\":", e.child);
-    num(out, ",\"woken\":", e.woken);
-    num(out, ",\"k\":", e.k);
-    num(out, ",\"n\":", e.n);
-    if let Some(a) = e.all {
+    num(out, ",\"mutex\":", f.mutex);
+    num(out, ",\"child\":", f.child);
+    num(out, ",\"woken\":", f.woken);
+    num(out, ",\"k\":", f.k);
+    num(out, ",\"n\":", f.n);
+    if let Some(a) = f.all {
         out.push_str(if a { ",\"all\":true" } else { ",\"all\":false" });
     }
-    if let Some(h) = &e.how {
-        out.push_str(",\"how\":");
-        out.push_str(&json_str(h));
+    if let Some(h) = f.how {
+        // Every `how` is a plain identifier: no escaping needed.
+        out.push_str(",\"how\":\"");
+        out.push_str(h);
+        out.push('"');
     }
     out.push_str("}\n");
 }
@@ -157,7 +198,7 @@ pub fn record(out: &mut String, r: &Record) {
             }
             let _ = writeln!(out, ",\"site\":{site}}}");
         }
-        Record::Event(e) => event(out, e),
+        Record::Event { thread, event: e } => event(out, *thread, e),
         Record::Finding { kind, fingerprint } => {
             let _ = writeln!(
                 out,

@@ -2,7 +2,7 @@
 //!
 //! `docs/heuristics.md` says how each decides and what it cannot see.
 
-use lockgraph_detect::trace::EventKind;
+use lockgraph_detect::Event;
 use lockgraph_detect::{hazard, livelock, ObjectId, ObjectInfo, Site};
 
 use super::config;
@@ -10,7 +10,7 @@ use super::global::GLOBAL;
 use super::local::{self, Loc, Local};
 use super::meta::Meta;
 use super::react;
-use super::record::{self, RawEvent};
+use super::record::{self, at};
 use super::stack;
 
 /// This thread has failed often enough to be a livelock candidate: it
@@ -90,7 +90,7 @@ pub fn progress() {
         return;
     }
     local::with(|l| {
-        l.record(RawEvent::new(EventKind::Progress, 0, None, None));
+        l.record(Event::Progress { site: None });
         l.end_streak();
     });
 }
@@ -111,7 +111,7 @@ pub(crate) fn blocking(what: BlockingOn<'_>, site: Loc) {
     }
     let Some((thread, held, infos)) = local::with(|l| {
         if matches!(what, BlockingOn::Sleep) {
-            l.record(RawEvent::new(EventKind::Sleep, 0, None, Some(site)));
+            l.record(Event::Sleep { site: at(site) });
         }
         if l.held.is_empty() {
             return None;

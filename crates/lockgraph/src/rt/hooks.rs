@@ -13,8 +13,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use lockgraph_detect::selfwait::{self, Request};
-use lockgraph_detect::trace::EventKind;
 use lockgraph_detect::waitfor::WaitOn;
+use lockgraph_detect::Event;
 use lockgraph_detect::{hazard, livelock};
 use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, ObjectInfo, Site};
 
@@ -23,7 +23,7 @@ use super::global::{self, GLOBAL};
 use super::local::{self, Loc, Local};
 use super::meta::{describe, Meta, IN_GRAPH};
 use super::react;
-use super::record::{self, RawEvent};
+use super::record::{self, at, LiveEvent};
 use super::stack;
 
 use super::heuristics::spinning;
@@ -91,7 +91,13 @@ fn acquire_on<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: The
         // Nothing new to learn, the lock is just busy: wait without the slow path.
         Some(Fast::Busy(chain)) => {
             let id = meta.id();
-            local::with(|l| l.record(RawEvent::new(EventKind::Wait, id, Some(mode), Some(site))));
+            local::with(|l| {
+                l.record(Event::Wait {
+                    object: id,
+                    mode,
+                    site: at(site),
+                })
+            });
             block(meta, mode, site, ops, true);
             local::with(|l| {
                 l.push_acquired(meta, id, chain, mode, site);
@@ -149,7 +155,13 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
     }
     if !ops.try_now() {
         let id = meta.id();
-        local::with(|l| l.record(RawEvent::new(EventKind::Wait, id, Some(mode), Some(site))));
+        local::with(|l| {
+            l.record(Event::Wait {
+                object: id,
+                mode,
+                site: at(site),
+            })
+        });
         block(meta, mode, site, ops, then != Then::Relock);
     }
     // A deadlock involving this thread was reported while it waited: the
@@ -174,7 +186,11 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
             }
             Then::Upgrade => {
                 l.remode(id, mode);
-                l.record(RawEvent::new(EventKind::Remode, id, Some(mode), Some(site)));
+                l.record(Event::Remode {
+                    object: id,
+                    mode,
+                    site: at(site),
+                });
             }
         });
     }
@@ -189,13 +205,21 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     l.drain_pending();
     let id = meta.id();
     let asked = match then {
-        Then::Push | Then::Relock => Some(EventKind::Attempt),
-        Then::Upgrade => Some(EventKind::Upgrade),
+        Then::Push | Then::Relock => Some(Event::Attempt {
+            object: id,
+            mode,
+            site: at(site),
+        }),
+        Then::Upgrade => Some(Event::Upgrade {
+            object: id,
+            mode,
+            site: at(site),
+        }),
         // The condvar hook records the wake-up itself.
         Then::Reacquire => None,
     };
-    if let Some(kind) = asked {
-        l.record(RawEvent::new(kind, id, Some(mode), Some(site)));
+    if let Some(e) = asked {
+        l.record(e);
     }
     let prior = l.held.iter().rev().find(|h| h.id == id).map(|h| h.mode);
     let self_wait = if let (Then::Push, Some(prior)) = (then, prior) {
@@ -339,7 +363,11 @@ pub(crate) fn acquired_without_blocking(meta: &Meta, mode: Mode, site: Loc) {
         l.drain_pending();
         let chain = l.next_chain(id, mode);
         l.push(meta, id, chain, mode, site);
-        l.record(RawEvent::new(EventKind::Try, id, Some(mode), Some(site)));
+        l.record(Event::Try {
+            object: id,
+            mode,
+            site: at(site),
+        });
     });
 }
 
@@ -352,12 +380,11 @@ pub(crate) fn try_failed(meta: &Meta, mode: Mode, site: Loc) {
     }
     let id = meta.id();
     let check = local::with(|l| {
-        l.record(RawEvent::new(
-            EventKind::TryFail,
-            id,
-            Some(mode),
-            Some(site),
-        ));
+        l.record(Event::TryFail {
+            object: id,
+            mode,
+            site: at(site),
+        });
         let s = l.streak.get_or_insert_with(Default::default);
         match s.fails.iter_mut().find(|f| f.0 == id) {
             Some(f) => {
@@ -375,7 +402,7 @@ pub(crate) fn try_failed(meta: &Meta, mode: Mode, site: Loc) {
 }
 
 /// Records an event that has no other bookkeeping (condvar waits and notifications).
-pub(crate) fn note(e: RawEvent) {
+pub(crate) fn note(e: LiveEvent) {
     if config::enabled() && record::recording() {
         local::with(|l| l.record(e));
     }
@@ -386,9 +413,11 @@ pub(crate) fn note(e: RawEvent) {
 /// trace carries the mark the live runtime judged the wait by.
 pub(crate) fn note_missed(object: u64, missed: Option<(Loc, u64)>) {
     if let Some((site, by)) = missed {
-        let mut e = RawEvent::new(EventKind::Missed, object, None, Some(site));
-        e.extra = by;
-        note(e);
+        note(Event::Missed {
+            object,
+            by,
+            site: at(site),
+        });
     }
 }
 
@@ -401,7 +430,7 @@ pub(crate) fn release(meta: &Meta) {
     };
     match local::with(|l| {
         let found = l.remove(id);
-        l.record(RawEvent::new(EventKind::Release, id, None, None));
+        l.record(Event::Release { object: id });
         found
     }) {
         // Set once: a plain load first keeps the steady path free of an atomic RMW.
@@ -422,7 +451,11 @@ pub(crate) fn remode(meta: &Meta, mode: Mode) {
     };
     local::with(|l| {
         l.remode(id, mode);
-        l.record(RawEvent::new(EventKind::Remode, id, Some(mode), None));
+        l.record(Event::Remode {
+            object: id,
+            mode,
+            site: None,
+        });
     });
 }
 
@@ -455,7 +488,7 @@ pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
         return;
     };
     if record::recording() {
-        local::with(|l| l.record(RawEvent::new(EventKind::Drop, id, None, None)));
+        local::with(|l| l.record(Event::Drop { object: id }));
     }
     if still_locked {
         let info = describe(id, meta.kind(), meta.created, meta.name);
@@ -493,9 +526,10 @@ pub(crate) fn spawning(site: Loc) -> u64 {
     }
     let child = global::next_thread_id();
     local::with(|l| {
-        let mut e = RawEvent::new(EventKind::Spawn, 0, None, Some(site));
-        e.extra = child;
-        l.record(e);
+        l.record(Event::Spawn {
+            child,
+            site: at(site),
+        });
     });
     child
 }
@@ -513,9 +547,10 @@ pub(crate) fn joining(child: u64, is_self: bool, site: Loc) {
         return;
     }
     let thread = local::with(|l| {
-        let mut e = RawEvent::new(EventKind::Join, 0, None, Some(site));
-        e.extra = child;
-        l.record(e);
+        l.record(Event::Join {
+            child,
+            site: at(site),
+        });
         l.thread()
     });
     if let (true, Some(thread)) = (is_self, thread) {
@@ -554,7 +589,10 @@ pub(crate) fn took_permit(meta: &Meta, site: Loc) {
             name: meta.name,
             in_graph: false,
         });
-        l.record(RawEvent::new(EventKind::Take, id, None, Some(site)));
+        l.record(Event::Take {
+            object: id,
+            site: at(site),
+        });
     });
 }
 
@@ -567,7 +605,10 @@ pub(crate) fn gave_permit(meta: &Meta, site: Loc) {
     // still one a later taker's entry must be matched with.
     let id = meta.id();
     let mine = local::with(|l| {
-        l.record(RawEvent::new(EventKind::Give, id, None, Some(site)));
+        l.record(Event::Give {
+            object: id,
+            site: at(site),
+        });
         match l.permits.iter().rposition(|p| p.id == id) {
             Some(i) => {
                 l.permits.remove(i);
@@ -598,9 +639,12 @@ pub(crate) fn once_self(meta: &Meta, owner: u64, site: Loc) {
         return;
     }
     let Some(thread) = local::with(|l| {
-        let mut e = RawEvent::new(EventKind::Block, meta.id(), None, Some(site));
-        e.extra = owner;
-        l.record(e);
+        l.record(Event::BlockFor {
+            object: meta.id(),
+            by: owner,
+            timed: false,
+            site: at(site),
+        });
         l.thread()
     }) else {
         return;

@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use lockgraph_detect::model::chain_hash as mix;
-use lockgraph_detect::{HeldLock, Mode, ObjectId, ObjectKind, Site, ThreadInfo};
+use lockgraph_detect::{Event, HeldLock, Mode, ObjectId, ObjectKind, Site, ThreadInfo};
 
 use super::global::{self, GLOBAL};
 use super::meta::{describe, Meta};
-use super::record::{self, RawEvent};
+use super::record::{self, LiveEvent};
 
 pub(crate) type Loc = &'static Location<'static>;
 
@@ -73,7 +73,7 @@ pub(crate) struct Local {
     /// Pairs of sites (held, acquired) this thread already captured a backtrace for.
     pub(crate) stacked_pairs: Option<rustc_hash::FxHashSet<(usize, usize)>>,
     /// This thread's ring of recorded events, when recording.
-    rec: Option<rtrb::Producer<RawEvent>>,
+    rec: Option<rtrb::Producer<LiveEvent>>,
     /// Recording was found off for this thread.
     rec_off: bool,
     /// Scratch space for the slow path's list of held locks.
@@ -102,8 +102,8 @@ struct Compress {
     depth: i64,
     base: i64,
     /// The current block, while it is not a copy of `prev`.
-    cur: Vec<RawEvent>,
-    prev: Vec<RawEvent>,
+    cur: Vec<LiveEvent>,
+    prev: Vec<LiveEvent>,
     /// The current block is so far a copy of `prev[..at]`.
     matching: bool,
     at: usize,
@@ -138,7 +138,7 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
 impl Local {
     /// Records an event, if recording. Not recording: one byte tested.
     #[inline(always)]
-    pub(crate) fn record(&mut self, e: RawEvent) {
+    pub(crate) fn record(&mut self, e: LiveEvent) {
         if !self.rec_off {
             self.record_on(e);
         }
@@ -147,7 +147,7 @@ impl Local {
     /// One push into this thread's ring (the thread's first event decides
     /// whether it records at all).
     #[inline]
-    fn record_on(&mut self, e: RawEvent) {
+    fn record_on(&mut self, e: LiveEvent) {
         if self.rec.is_none() {
             return self.start_recording(e);
         }
@@ -164,12 +164,11 @@ impl Local {
     /// process loses at most a bounded number of copies of a block its trace
     /// already shows.
     #[inline]
-    fn compress(&mut self, e: RawEvent) {
-        use lockgraph_detect::trace::EventKind as K;
-        let step: i64 = match e.kind {
-            K::Acquire | K::Try => 1,
-            K::Release => -1,
-            K::TryFail | K::Remode => 0,
+    fn compress(&mut self, e: LiveEvent) {
+        let step: i64 = match e {
+            Event::Acquire { .. } | Event::Try { .. } => 1,
+            Event::Release { .. } => -1,
+            Event::TryFail { .. } | Event::Remode { .. } => 0,
             _ => return self.barrier(e),
         };
         let c = &mut self.comp;
@@ -243,15 +242,14 @@ impl Local {
     }
 
     /// Any other event: counts and held-back copies first, then it.
-    fn barrier(&mut self, e: RawEvent) {
-        use lockgraph_detect::trace::EventKind as K;
+    fn barrier(&mut self, e: LiveEvent) {
         self.publish_pending();
         self.release_held_back();
         self.push_ring(e);
         let c = &mut self.comp;
-        c.depth += match e.kind {
-            K::CvWait => -1,
-            K::CvWoken => 1,
+        c.depth += match e {
+            Event::CvWait { .. } => -1,
+            Event::CvWoken { .. } => 1,
             _ => 0,
         };
         c.cur.clear();
@@ -267,19 +265,16 @@ impl Local {
         if c.pending == 0 {
             return;
         }
-        let mut e = RawEvent::new(
-            lockgraph_detect::trace::EventKind::Repeat,
-            c.prev.len() as u64,
-            None,
-            None,
-        );
-        e.extra = c.pending;
+        let e = Event::Repeat {
+            k: c.prev.len() as u64,
+            n: c.pending,
+        };
         c.pending = 0;
         self.push_ring(e);
     }
 
     #[inline]
-    fn push_ring(&mut self, e: RawEvent) {
+    fn push_ring(&mut self, e: LiveEvent) {
         if let Some(ring) = &mut self.rec {
             if let Err(rtrb::PushError::Full(e)) = ring.push(e) {
                 record::ring_full();
@@ -289,7 +284,7 @@ impl Local {
     }
 
     #[cold]
-    fn start_recording(&mut self, e: RawEvent) {
+    fn start_recording(&mut self, e: LiveEvent) {
         if !record::recording() {
             self.rec_off = true;
             return;
@@ -450,12 +445,11 @@ impl Local {
         site: Loc,
     ) {
         self.push(meta, id, chain, mode, site);
-        self.record(RawEvent::new(
-            lockgraph_detect::trace::EventKind::Acquire,
-            id,
-            Some(mode),
-            Some(site),
-        ));
+        self.record(Event::Acquire {
+            object: id,
+            mode,
+            site: record::at(site),
+        });
     }
 
     /// Forgets the most recent entry for `id`. `Some(in_graph)` if found.
@@ -545,12 +539,7 @@ impl Local {
             self.claim_orphans();
         }
         if self.rec.is_some() {
-            self.record(RawEvent::new(
-                lockgraph_detect::trace::EventKind::Exit,
-                0,
-                None,
-                None,
-            ));
+            self.record(Event::Exit);
         }
         super::hooks::thread_ending(self);
     }

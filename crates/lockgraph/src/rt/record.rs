@@ -20,75 +20,40 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lockgraph_detect::trace::{
-    write, EventKind, Outcome, Record, SignalKind, TraceEvent, WaitSnapshot,
-};
+use lockgraph_detect::trace::{write, Event, Record, WaitSnapshot};
 use lockgraph_detect::waitfor::Waiter;
-use lockgraph_detect::{Finding, Mode, ObjectKind};
+use lockgraph_detect::{Finding, ObjectKind};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 
-/// One event as the hot path records it: fixed size, no allocation.
+/// A site as the runtime records it: the caller's `Location`, compared by
+/// address (one `Location` per call site), which is what makes comparing
+/// two events for the recording thread's compression cheap.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct RawEvent {
-    pub(crate) kind: EventKind,
-    pub(crate) flag: bool,
-    pub(crate) mode: Option<Mode>,
-    pub(crate) object: u64,
-    pub(crate) site: Option<&'static Location<'static>>,
-    pub(crate) extra: u64,
-}
+pub(crate) struct At(pub(crate) &'static Location<'static>);
 
-impl PartialEq for RawEvent {
-    /// Sites compare by address: one `Location` per call site.
+impl PartialEq for At {
     fn eq(&self, o: &Self) -> bool {
-        self.kind == o.kind
-            && self.object == o.object
-            && self.mode == o.mode
-            && self.flag == o.flag
-            && self.extra == o.extra
-            && match (self.site, o.site) {
-                (Some(a), Some(b)) => std::ptr::eq(a, b),
-                (None, None) => true,
-                _ => false,
-            }
+        std::ptr::eq(self.0, o.0)
     }
 }
 
-impl RawEvent {
-    #[inline]
-    pub(crate) fn new(
-        kind: EventKind,
-        object: u64,
-        mode: Option<Mode>,
-        site: Option<&'static Location<'static>>,
-    ) -> Self {
-        RawEvent {
-            kind,
-            flag: false,
-            mode,
-            object,
-            site,
-            extra: 0,
-        }
-    }
+impl Eq for At {}
+
+/// `site` as an event's site.
+#[inline(always)]
+pub(crate) fn at(site: &'static Location<'static>) -> Option<At> {
+    Some(At(site))
 }
 
-/// A `signal` event packs its kind above this bit of `extra`, and the
-/// number of waiters it woke below.
-pub(crate) const SIGNAL_SHIFT: u32 = 56;
-const SIGNAL_WOKEN: u64 = (1 << SIGNAL_SHIFT) - 1;
+/// One event as the hot path records it: detect's event with the caller's
+/// location; fixed size, no allocation.
+pub(crate) type LiveEvent = Event<At>;
 
-impl RawEvent {
-    /// A `signal` event: `how` woke `woken` waiters.
-    pub(crate) fn signal(object: u64, how: SignalKind, woken: u64, site: Loc) -> Self {
-        let mut e = RawEvent::new(EventKind::Signal, object, None, Some(site));
-        e.extra = woken.min(SIGNAL_WOKEN) | (how.code() << SIGNAL_SHIFT);
-        e
-    }
-}
-
-type Loc = &'static Location<'static>;
+const _: () = assert!(
+    std::mem::size_of::<LiveEvent>() <= 32,
+    "a recorded event stays 32 bytes"
+);
 
 /// How many events a thread's ring holds before the thread flushes it itself.
 const RING: usize = 4096;
@@ -164,57 +129,9 @@ impl Sink {
         }
     }
 
-    fn write_event(&mut self, thread: u64, e: &RawEvent) {
-        let site = e.site.map(|l| self.loc_id(l));
-        let mut ev = TraceEvent::new(e.kind, thread);
-        ev.site = site;
-        ev.mode = e.mode;
-        match e.kind {
-            EventKind::Spawn | EventKind::Join => ev.child = Some(e.extra),
-            EventKind::Missed => {
-                ev.object = Some(e.object);
-                ev.child = Some(e.extra);
-            }
-            EventKind::Exit | EventKind::Sleep => {}
-            // Compressed in the recording thread: k events, n more times.
-            EventKind::Repeat => {
-                ev.k = Some(e.object);
-                ev.n = Some(e.extra);
-            }
-            _ => ev.object = Some(e.object),
-        }
-        match e.kind {
-            EventKind::CvWait => {
-                ev.mutex = Some(e.extra);
-                if e.flag {
-                    ev.how = Some("timed".to_owned());
-                }
-            }
-            EventKind::Block => {
-                ev.how = Some(if e.flag { "timed" } else { "wait" }.to_owned());
-                if e.extra != 0 {
-                    ev.child = Some(e.extra);
-                }
-            }
-            EventKind::Unblock => {
-                ev.how = Some(Outcome::from_code(e.extra).as_str().to_owned());
-            }
-            EventKind::Signal => {
-                let (woken, code) = (e.extra & SIGNAL_WOKEN, e.extra >> SIGNAL_SHIFT);
-                ev.woken = Some(woken);
-                ev.how = SignalKind::from_code(code).map(|k| k.as_str().to_owned());
-            }
-            EventKind::CvWoken => {
-                ev.mutex = Some(e.extra);
-                ev.how = Some(if e.flag { "timeout" } else { "notified" }.to_owned());
-            }
-            EventKind::Notify => {
-                ev.woken = Some(e.extra);
-                ev.all = Some(e.flag);
-            }
-            _ => {}
-        }
-        write::event(&mut self.line, &ev);
+    fn write_event(&mut self, thread: u64, e: &LiveEvent) {
+        let e = e.map_site(|At(loc)| self.loc_id(loc));
+        write::event(&mut self.line, thread, &e);
         if self.line.len() > 1 << 16 {
             self.write_out(false);
         }
@@ -243,7 +160,7 @@ impl Sink {
 /// One thread's ring.
 struct Ring {
     thread: u64,
-    consumer: rtrb::Consumer<RawEvent>,
+    consumer: rtrb::Consumer<LiveEvent>,
 }
 
 /// Whether events are being recorded.
@@ -363,9 +280,7 @@ fn process_exit_record() {
     if let Some(sink) = SINK.get() {
         let mut s = sink.lock();
         s.drain_all();
-        let mut ev = TraceEvent::new(EventKind::Exit, 0);
-        ev.how = Some("process".to_owned());
-        write::event(&mut s.line, &ev);
+        write::event(&mut s.line, 0, &Event::ProcessExit);
     }
 }
 
@@ -407,7 +322,7 @@ pub fn trace_path() -> Option<PathBuf> {
 }
 
 /// A new ring for the calling thread, registered with the sink.
-pub(crate) fn new_ring(thread: u64) -> Option<rtrb::Producer<RawEvent>> {
+pub(crate) fn new_ring(thread: u64) -> Option<rtrb::Producer<LiveEvent>> {
     let sink = SINK.get()?;
     let (producer, consumer) = rtrb::RingBuffer::new(RING);
     sink.lock().rings.push(Ring { thread, consumer });

@@ -149,20 +149,31 @@ impl<S> Core<S> {
         mut ready: impl FnMut(&mut S) -> Option<Done>,
     ) -> Option<Done> {
         use crate::rt::hooks::{self, Wait};
-        use crate::rt::record::RawEvent;
-        use lockgraph_detect::trace::{EventKind, Outcome};
+        use crate::rt::record::at;
+        use lockgraph_detect::event::Outcome;
         use lockgraph_detect::waitfor::WaitOn;
-        use lockgraph_detect::{Mode, ObjectId, ThreadId};
+        use lockgraph_detect::{Event, Mode, ObjectId, ThreadId};
 
         let id = self.meta.id();
-        let mut e = RawEvent::new(EventKind::Block, id, None, Some(site));
-        e.flag = deadline.is_some();
-        let on = match waker {
-            Waker::Anyone => WaitOn::Anyone,
-            Waker::Thread(t) => {
-                e.extra = t;
-                WaitOn::Thread(ThreadId(t))
-            }
+        let timed = deadline.is_some();
+        let (on, e) = match waker {
+            Waker::Anyone => (
+                WaitOn::Anyone,
+                Event::Block {
+                    object: id,
+                    timed,
+                    site: at(site),
+                },
+            ),
+            Waker::Thread(t) => (
+                WaitOn::Thread(ThreadId(t)),
+                Event::BlockFor {
+                    object: id,
+                    by: t,
+                    timed,
+                    site: at(site),
+                },
+            ),
         };
         // Recorded first, so the trace shows the wait a warning is about.
         hooks::note_missed(id, missed);
@@ -203,9 +214,11 @@ impl<S> Core<S> {
             Some(Done::Broken) => Outcome::Broken,
             None => Outcome::Timeout,
         };
-        let mut e = RawEvent::new(EventKind::Unblock, id, None, Some(site));
-        e.extra = how.code();
-        hooks::note(e);
+        hooks::note(Event::Unblock {
+            object: id,
+            outcome: how,
+            site: at(site),
+        });
         outcome
     }
 
@@ -223,12 +236,12 @@ impl<S> Core<S> {
     #[cfg(feature = "instrument")]
     pub(crate) fn signal(&self, how: lockgraph_detect::trace::SignalKind, woken: u64, site: Loc) {
         if crate::rt::config::enabled() {
-            crate::rt::hooks::note(crate::rt::record::RawEvent::signal(
-                self.meta.id(),
+            crate::rt::hooks::note(lockgraph_detect::Event::Signal {
+                object: self.meta.id(),
                 how,
                 woken,
-                site,
-            ));
+                site: crate::rt::record::at(site),
+            });
         }
     }
 }
@@ -261,14 +274,11 @@ pub(crate) fn me() -> u64 {
 pub(crate) fn passed(core_id: &dyn Fn() -> u64, site: Loc) {
     #[cfg(feature = "instrument")]
     if crate::rt::config::enabled() {
-        let mut e = crate::rt::record::RawEvent::new(
-            lockgraph_detect::trace::EventKind::Unblock,
-            core_id(),
-            None,
-            Some(site),
-        );
-        e.extra = lockgraph_detect::trace::Outcome::Ok.code();
-        crate::rt::hooks::note(e);
+        crate::rt::hooks::note(lockgraph_detect::Event::Unblock {
+            object: core_id(),
+            outcome: lockgraph_detect::event::Outcome::Ok,
+            site: crate::rt::record::at(site),
+        });
     }
     let _ = (core_id, site);
 }
