@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lockgraph_detect::replay::Analyzer;
 use lockgraph_detect::trace::TraceReader;
 use lockgraph_detect::{Finding, Kind, Severity};
-use lockgraph_report::json::{Accepted, Document, Stale};
+use lockgraph_report::{Accepted, Document, Stale};
 
 use crate::{baseline, exit, AnalyzeArgs, Format};
 
@@ -152,8 +152,8 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         {
             used[i] = true;
             doc.accepted.push(Accepted {
-                fingerprint: fp,
-                kind: f.kind.as_str().to_owned(),
+                fingerprint: f.fingerprint,
+                kind: f.kind,
                 reason: accepted_entries[i].reason.clone(),
             });
         } else {
