@@ -1,7 +1,7 @@
 //! `lockgraph analyze`: read traces, replay them, apply the baseline, render, choose the exit code.
 
 use std::fs::File;
-use std::io::{BufReader, IsTerminal};
+use std::io::{BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -9,9 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lockgraph_detect::replay::Analyzer;
 use lockgraph_detect::trace::TraceReader;
 use lockgraph_detect::{Finding, Kind, Severity};
-use lockgraph_report::json::{Accepted, Document, Stale};
+use lockgraph_report::{Accepted, Document, Stale};
 
-use crate::{baseline, exit, AnalyzeArgs, Format};
+use crate::{baseline, exit, AnalyzeArgs};
 
 /// What fails the run.
 #[derive(Debug, PartialEq, Eq)]
@@ -141,6 +141,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let mut doc = Document {
         stats,
         warnings,
+        baseline: baseline_path.clone(),
         ..Document::default()
     };
     let mut used = vec![false; accepted_entries.len()];
@@ -152,8 +153,8 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         {
             used[i] = true;
             doc.accepted.push(Accepted {
-                fingerprint: fp,
-                kind: f.kind.as_str().to_owned(),
+                fingerprint: f.fingerprint,
+                kind: f.kind,
                 reason: accepted_entries[i].reason.clone(),
             });
         } else {
@@ -170,10 +171,17 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         }
     }
 
-    match args.format {
-        Format::Json => println!("{}", lockgraph_report::json::render_document(&doc)),
-        Format::Text => print!("{}", render_text(&doc, baseline_path.as_deref())),
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = args
+        .format
+        .write(&doc, &mut stdout)
+        .and_then(|()| stdout.flush())
+    {
+        // What `print!` does, and did here: a closed stdout (a broken pipe)
+        // panics, which exits 101.
+        panic!("failed printing to stdout: {e}");
     }
+    drop(stdout);
     for s in &doc.stale_baseline {
         eprintln!(
             "lockgraph: warning: baseline entry {} ({}) matched no finding: remove it from {}",
@@ -189,38 +197,6 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     } else {
         exit::CLEAN
     })
-}
-
-fn render_text(doc: &Document, baseline: Option<&Path>) -> String {
-    let mut out = String::new();
-    for f in &doc.findings {
-        out.push_str(&lockgraph_report::render(f));
-        out.push('\n');
-    }
-    let errors = doc
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    out.push_str(&format!(
-        "lockgraph: {} trace(s), {} event(s), {} thread(s), {} object(s): {} finding(s), {} error(s), {} warning(s)",
-        doc.stats.traces,
-        doc.stats.events,
-        doc.stats.threads,
-        doc.stats.objects,
-        doc.findings.len(),
-        errors,
-        doc.findings.len() - errors
-    ));
-    if !doc.accepted.is_empty() {
-        out.push_str(&format!(
-            "; {} accepted by {}",
-            doc.accepted.len(),
-            baseline.map_or("the baseline".into(), |p| p.display().to_string())
-        ));
-    }
-    out.push('\n');
-    out
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@ mod exit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand};
 use lockgraph_detect::Kind;
+use lockgraph_report::Format;
 
 /// Deadlock and race detection for Rust: analyze recorded traces, gate CI.
 #[derive(Parser)]
@@ -28,15 +30,6 @@ enum Command {
     Kinds,
 }
 
-/// Output formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Format {
-    /// For people.
-    Text,
-    /// One JSON document (docs/report-format.md).
-    Json,
-}
-
 /// Flags of `lockgraph analyze`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct AnalyzeArgs {
@@ -44,7 +37,7 @@ pub(crate) struct AnalyzeArgs {
     #[arg(required = true)]
     pub(crate) traces: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value_t = Format::Text, value_parser = formats())]
     pub(crate) format: Format,
     /// What fails the run (exit 1): `error` (the default), `warning`, `never`,
     /// or a comma-separated list of kinds such as `lock_order_cycle,deadlock`.
@@ -56,6 +49,12 @@ pub(crate) struct AnalyzeArgs {
     /// Ignore ./lockgraph.toml.
     #[arg(long)]
     pub(crate) no_baseline: bool,
+}
+
+/// Parses `--format`: the report crate's formats, each with its help line.
+fn formats() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(Format::ALL.map(|f| PossibleValue::new(f.name()).help(f.describe())))
+        .try_map(|name| name.parse::<Format>())
 }
 
 fn main() -> ExitCode {

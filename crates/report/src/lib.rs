@@ -1,9 +1,98 @@
-//! lockgraph-report: renders findings; one data model, several renderers.
+//! lockgraph-report: the report document model and one renderer per format.
 //!
-//! - [`text`]: the report a person reads (panic messages, stderr, the CLI).
-//! - [`json`]: one JSON document for machines.
+//! - [`Document`]: the model of one analysis (findings, accepted findings,
+//!   stale baseline entries, stats, warnings), built by the caller.
+//! - [`Format`]: picks the renderer that writes a [`Document`]:
+//!   - [`text`]: the report a person reads. It also renders single findings
+//!     ([`render`]) for panic messages and stderr.
+//!   - [`json`]: one versioned JSON document for machines.
+//!
+//! Adding a format takes a module with
+//! `pub fn write(doc: &Document, out: &mut dyn io::Write) -> io::Result<()>`
+//! and a variant of [`Format`], with its name, its help line and its place
+//! in [`Format::ALL`]; callers that list [`Format::ALL`] offer it unchanged.
 
+use std::fmt;
+use std::io;
+use std::str::FromStr;
+
+mod document;
 pub mod json;
 pub mod text;
 
+pub use document::{Accepted, Document, Stale, SCHEMA_VERSION};
 pub use text::{render, render_all};
+
+/// A report format: which renderer writes a [`Document`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// For people: [`text`].
+    Text,
+    /// One JSON document: [`json`].
+    Json,
+}
+
+impl Format {
+    /// Every format, in the order a command line lists them.
+    pub const ALL: [Format; 2] = [Format::Text, Format::Json];
+
+    /// The name a user types, as in `--format json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+        }
+    }
+
+    /// What the format is for, in a few words for `--help`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Format::Text => "For people",
+            Format::Json => "One JSON document (docs/report-format.md)",
+        }
+    }
+
+    /// Writes `doc` to `out` in this format.
+    pub fn write(self, doc: &Document, out: &mut dyn io::Write) -> io::Result<()> {
+        match self {
+            Format::Text => text::write(doc, out),
+            Format::Json => json::write(doc, out),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    /// The format of that exact [`Format::name`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| UnknownFormat(s.to_owned()))
+    }
+}
+
+/// A format name that is none of [`Format::ALL`]'s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownFormat(pub String);
+
+impl fmt::Display for UnknownFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown report format {:?}: expected one of ", self.0)?;
+        for (i, format) in Format::ALL.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{format}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownFormat {}

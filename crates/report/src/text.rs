@@ -1,11 +1,15 @@
-//! The text renderer: what a person reads in a panic message or on stderr.
+//! The text renderer: what a person reads in a panic message, on stderr or
+//! from `lockgraph analyze`.
 //!
-//! The first line always starts with the kind's JSON name, so that a log
-//! search for `lock_order_cycle` finds every report of one.
+//! A finding's first line always starts with the kind's JSON name, so that a
+//! log search for `lock_order_cycle` finds every report of one.
 
 use std::fmt::Write;
+use std::io;
 
 use lockgraph_detect::{Finding, Op, Severity};
+
+use crate::Document;
 
 /// How many frames of a backtrace a report shows.
 const MAX_FRAMES: usize = 24;
@@ -89,10 +93,7 @@ pub fn render_all(findings: &[Finding]) -> String {
         out.push_str(&render(f));
         out.push('\n');
     }
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
+    let errors = errors(findings);
     let _ = writeln!(
         out,
         "lockgraph: {} finding(s), {} error(s), {} warning(s)",
@@ -101,4 +102,41 @@ pub fn render_all(findings: &[Finding]) -> String {
         findings.len() - errors
     );
     out
+}
+
+/// Writes a whole analysis: each finding as [`render`] shows it, followed by
+/// a blank line, then one summary line with the stats and counts.
+pub fn write(doc: &Document, out: &mut dyn io::Write) -> io::Result<()> {
+    for f in &doc.findings {
+        out.write_all(render(f).as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    let errors = errors(&doc.findings);
+    write!(
+        out,
+        "lockgraph: {} trace(s), {} event(s), {} thread(s), {} object(s): {} finding(s), {} error(s), {} warning(s)",
+        doc.stats.traces,
+        doc.stats.events,
+        doc.stats.threads,
+        doc.stats.objects,
+        doc.findings.len(),
+        errors,
+        doc.findings.len() - errors
+    )?;
+    if !doc.accepted.is_empty() {
+        write!(out, "; {} accepted by ", doc.accepted.len())?;
+        match &doc.baseline {
+            Some(path) => write!(out, "{}", path.display())?,
+            None => write!(out, "the baseline")?,
+        }
+    }
+    writeln!(out)
+}
+
+/// How many of `findings` are errors.
+fn errors(findings: &[Finding]) -> usize {
+    findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count()
 }
