@@ -284,6 +284,22 @@ impl Finding {
         }
     }
 
+    /// Whether this `lock_order_cycle` is the possibility that `deadlock`
+    /// realized: the same locks (by class). A deadlock and the cycle behind
+    /// it are one bug, reported once, as the deadlock, live and offline.
+    pub fn realized_by(&self, deadlock: &Finding) -> bool {
+        if self.kind != Kind::LockOrderCycle || deadlock.kind != Kind::Deadlock {
+            return false;
+        }
+        let keys = |f: &Finding| {
+            let mut k: Vec<String> = f.objects.iter().map(ObjectInfo::class_key).collect();
+            k.sort();
+            k.dedup();
+            k
+        };
+        keys(self) == keys(deadlock)
+    }
+
     /// The names of the objects involved, for summaries: `"A", "B"`.
     pub fn object_labels(&self) -> Vec<String> {
         self.objects.iter().map(ObjectInfo::label).collect()

@@ -14,6 +14,9 @@
 //! - [`waitfor`]: cycles in the wait-for relation (real deadlocks).
 //! - [`selfwait`]: a thread acquiring what it already holds.
 //! - [`stall`]: deadlocks over any primitive, by graph reduction over wakers.
+//! - [`state`]: the per-thread and per-object state both drivers keep, and
+//!   the rules that change it (held stacks and the learn rule, streaks,
+//!   notification marks, releases made elsewhere).
 //! - [`livelock`]: threads failing to acquire against each other, with no progress.
 //! - [`hazard`]: blocking while holding a lock, and leaked locks and permits.
 
@@ -26,6 +29,7 @@ pub mod order;
 pub mod replay;
 pub mod selfwait;
 pub mod stall;
+pub mod state;
 pub mod trace;
 pub mod waitfor;
 

@@ -21,12 +21,13 @@ use crate::finding::{Finding, Fingerprint, Kind, Severity};
 use crate::hazard::{self, Blocking, Leak};
 use crate::livelock::{self, Spinner};
 use crate::model::{
-    chain_hash, thread_object, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, StackRef,
-    ThreadId, ThreadInfo, THREAD_OBJECTS,
+    thread_object, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, StackRef, ThreadId,
+    ThreadInfo, THREAD_OBJECTS,
 };
 use crate::order::{Acquisition, LockOrderGraph};
 use crate::selfwait::{self, Request};
 use crate::stall;
+use crate::state::{self, HeldStack, NotifyMark, Orphans, SetMark, Streak};
 use crate::trace::Record;
 use crate::waitfor::{Missed, WaitOn, Waiter};
 
@@ -56,13 +57,8 @@ pub struct Analyzer {
     stats: Stats,
 }
 
-#[derive(Clone, Copy)]
-struct Held {
-    object: u64,
-    mode: Mode,
-    site: u64,
-    chain: u64,
-}
+/// A held lock of the replay: the shared entry, with its site id beside it.
+type Held = state::Held<u64>;
 
 /// A wait a thread started and has not (yet) come back from.
 #[derive(Clone, Copy)]
@@ -80,7 +76,7 @@ struct Blocked {
 
 struct ThreadState {
     info: ThreadInfo,
-    held: Vec<Held>,
+    held: HeldStack<u64>,
     chains: FxHashSet<u64>,
     judged: Option<u64>,
     /// Set by an event that starts a wait; any later event of the thread ends it.
@@ -91,7 +87,7 @@ struct ThreadState {
     /// Semaphore permits taken and not given back: (semaphore, site).
     permits: Vec<(u64, u64)>,
     /// Failed attempts in a row: (object, latest site, count).
-    streak: Vec<(u64, u64, u64)>,
+    streak: Streak<u64>,
     /// What the thread held at its latest failed attempt.
     streak_held: Vec<Held>,
     /// The thread was part of a livelock the live runtime recorded.
@@ -114,16 +110,16 @@ pub struct Replay<'a> {
     reported: FxHashSet<u64>,
     /// Locks held by threads that ended.
     leaked: Vec<ObjectId>,
-    /// Per semaphore: permits given back by threads that held none, not yet
-    /// matched with a taker (the live runtime's orphan releases).
-    orphan_gives: FxHashMap<u64, u64>,
+    /// Releases and gives by threads that did not hold what they let go,
+    /// not yet claimed (the live runtime's orphan releases).
+    orphans: Orphans,
     /// Permits still held by threads when they ended: leaks, unless a give
     /// by another thread later in the file matches them.
     ended_with_permits: Vec<(ThreadInfo, u64, u64)>,
-    /// Per object: (site, thread) of the last notification nobody waited for.
-    lost: FxHashMap<u64, (u64, u64)>,
-    /// Per event: (site, thread) of its last `set`, and whether a waiter saw it.
-    set_at: FxHashMap<u64, (u64, u64, bool)>,
+    /// Per condvar: the notification nobody waited for.
+    notify_marks: FxHashMap<u64, NotifyMark<u64>>,
+    /// Per event: a set cleared before a waiter saw it.
+    set_marks: FxHashMap<u64, SetMark<u64>>,
     /// The trace ends with the process's exit (an `exit` with `how:
     /// process`): every thread not blocked ended with it.
     process_exit: bool,
@@ -155,11 +151,11 @@ impl Analyzer {
             written: FxHashSet::default(),
             findings: Vec::new(),
             reported: FxHashSet::default(),
-            lost: FxHashMap::default(),
-            set_at: FxHashMap::default(),
+            notify_marks: FxHashMap::default(),
+            set_marks: FxHashMap::default(),
             process_exit: false,
             leaked: Vec::new(),
-            orphan_gives: FxHashMap::default(),
+            orphans: Orphans::new(),
             ended_with_permits: Vec::new(),
         }
     }
@@ -227,14 +223,14 @@ impl Replay<'_> {
                     id: ThreadId(t),
                     name: None,
                 },
-                held: Vec::new(),
+                held: HeldStack::new(),
                 chains: FxHashSet::default(),
                 judged: None,
                 blocked: None,
                 exited: false,
                 spawned_at: None,
                 permits: Vec::new(),
-                streak: Vec::new(),
+                streak: Streak::new(),
                 streak_held: Vec::new(),
                 livelocked: false,
                 missed_next: None,
@@ -380,7 +376,7 @@ impl Replay<'_> {
         // else what file order says (traces written before `missed`).
         let missed = match self.thread(t).missed_next.take() {
             Some((obj, s, by)) if obj == o => Some((s, by)),
-            _ => self.lost.get(&o).copied(),
+            _ => self.mark(o),
         };
         let blocked = |on: WaitOn, mode: Mode, timed: bool| Blocked {
             object: o,
@@ -471,11 +467,10 @@ impl Replay<'_> {
             }
             Event::Sleep { site } => self.blocking(t, Blocking::Sleep, site),
             Event::Take { object, site } => {
-                match self.orphan_gives.get_mut(&object) {
-                    // Given back already (events of different threads are
-                    // not in time order): it is no longer held.
-                    Some(n) if *n > 0 => *n -= 1,
-                    _ => self.thread(t).permits.push((object, site.unwrap_or(0))),
+                // Given back already (events of different threads are not
+                // in time order): it is no longer held.
+                if !self.orphans.take_matches(object) {
+                    self.thread(t).permits.push((object, site.unwrap_or(0)));
                 }
             }
             Event::Give { object, .. } => {
@@ -484,21 +479,8 @@ impl Replay<'_> {
                     ts.permits.remove(i);
                 } else {
                     // Given back by a thread that did not take it: the
-                    // taker's entry goes (the lowest thread id that has one).
-                    let mut ids: Vec<u64> = self.threads.keys().copied().collect();
-                    ids.sort_unstable();
-                    let mut claimed = false;
-                    for id in ids {
-                        let ts = self.threads.get_mut(&id).expect("known");
-                        if let Some(i) = ts.permits.iter().rposition(|p| p.0 == object) {
-                            ts.permits.remove(i);
-                            claimed = true;
-                            break;
-                        }
-                    }
-                    if !claimed {
-                        *self.orphan_gives.entry(object).or_insert(0) += 1;
-                    }
+                    // taker's entry goes.
+                    self.orphan(object);
                 }
             }
             Event::Notify {
@@ -506,53 +488,40 @@ impl Replay<'_> {
                 woken,
                 site,
                 ..
-            } => {
-                if woken == 0 {
-                    self.lost.insert(object, (site.unwrap_or(0), t));
-                } else {
-                    self.lost.remove(&object);
-                }
-            }
+            } => self
+                .notify_marks
+                .entry(object)
+                .or_default()
+                .notified(woken, site.unwrap_or(0), t),
             Event::Signal {
                 object,
                 how: SignalKind::Set,
                 woken,
                 site,
-            } => {
-                self.set_at
-                    .insert(object, (site.unwrap_or(0), t, woken > 0));
-                self.lost.remove(&object);
-            }
+            } => self
+                .set_marks
+                .entry(object)
+                .or_default()
+                .set(site.unwrap_or(0), t, woken > 0),
             Event::Signal {
                 object,
                 how: SignalKind::Clear,
                 ..
-            } => {
-                if let Some((s, by, false)) = self.set_at.remove(&object) {
-                    self.lost.insert(object, (s, by));
-                }
-            }
+            } => self.set_marks.entry(object).or_default().cleared(),
             Event::Signal { .. } => {}
             Event::Unblock {
                 object, outcome, ..
             } => {
                 if outcome == Outcome::Ok {
-                    if let Some(x) = self.set_at.get_mut(&object) {
-                        x.2 = true;
+                    if let Some(m) = self.set_marks.get_mut(&object) {
+                        m.saw();
                     }
                 }
             }
             Event::TryFail { object, site, .. } => {
-                let site = site.unwrap_or(0);
                 let ts = self.thread(t);
-                match ts.streak.iter_mut().find(|f| f.0 == object) {
-                    Some(f) => {
-                        f.1 = site;
-                        f.2 = f.2.saturating_add(1);
-                    }
-                    None => ts.streak.push((object, site, 1)),
-                }
-                ts.streak_held = ts.held.clone();
+                ts.streak.fail(object, site.unwrap_or(0));
+                ts.streak_held = ts.held.entries().to_vec();
             }
             Event::Progress { .. } => {
                 let ts = self.thread(t);
@@ -564,24 +533,16 @@ impl Replay<'_> {
                 self.thread(t).missed_next = Some((object, site.unwrap_or(0), by));
             }
             Event::Release { object } => self.release(t, object),
-            Event::Remode { object, mode, .. } => {
-                let ts = self.thread(t);
-                if let Some(i) = ts.held.iter().rposition(|h| h.object == object) {
-                    ts.held[i].mode = mode;
-                    rechain(&mut ts.held, i);
-                }
-            }
+            Event::Remode { object, mode, .. } => self.thread(t).held.remode(object, mode),
             Event::Drop { object } => {
                 let ts = self.thread(t);
-                if let Some(i) = ts.held.iter().rposition(|h| h.object == object) {
+                if let Some(h) = ts.held.remove(object) {
                     // Destroyed while this thread held it: a forgotten guard.
-                    let h = ts.held.remove(i);
-                    rechain(&mut ts.held, i);
                     let thread = ts.info.clone();
                     let f = hazard::lock_leak(
                         &thread,
                         &self.object(object),
-                        self.site(Some(h.site)),
+                        self.site(Some(h.extra)),
                         Leak::Destroyed,
                     );
                     self.findings.push(f);
@@ -597,11 +558,7 @@ impl Replay<'_> {
             } => {
                 // The wait gives its mutex back. Recorded first as a
                 // `release` since that was fixed; older traces release it here.
-                let ts = self.thread(t);
-                if let Some(i) = ts.held.iter().rposition(|h| h.object == mutex) {
-                    ts.held.remove(i);
-                    rechain(&mut ts.held, i);
-                }
+                self.thread(t).held.remove(mutex);
                 let info = self.object(object);
                 self.blocking(t, Blocking::On(&info), site);
                 self.thread(t).blocked = Some(Blocked {
@@ -618,9 +575,14 @@ impl Replay<'_> {
                 let ts = self.thread(t);
                 ts.exited = true;
                 let thread = ts.info.clone();
-                let locks: Vec<u64> = ts.held.iter().map(|h| h.object).collect();
                 let permits: Vec<(u64, u64)> = ts.permits.drain(..).collect();
-                let held: Vec<(u64, u64)> = ts.held.drain(..).map(|h| (h.object, h.site)).collect();
+                let held: Vec<(u64, u64)> = ts
+                    .held
+                    .drain()
+                    .into_iter()
+                    .map(|h| (h.object, h.extra))
+                    .collect();
+                let locks: Vec<u64> = held.iter().map(|h| h.0).collect();
                 self.ended_with_permits
                     .extend(permits.into_iter().map(|(o, s)| (thread.clone(), o, s)));
                 self.leaked.extend(locks.into_iter().map(ObjectId));
@@ -652,6 +614,7 @@ impl Replay<'_> {
                 thread: ts.info.clone(),
                 fails: ts
                     .streak
+                    .fails
                     .iter()
                     .map(|&(o, s, n)| (ObjectId(o), self.site(Some(s)), n))
                     .collect(),
@@ -675,7 +638,7 @@ impl Replay<'_> {
             .map(|h| HeldLock {
                 object: ObjectId(h.object),
                 mode: h.mode,
-                site: self.site(Some(h.site)),
+                site: self.site(Some(h.extra)),
             })
             .collect()
     }
@@ -693,7 +656,7 @@ impl Replay<'_> {
 
     /// A `blocking_while_holding` warning if thread `t` holds a lock as it blocks.
     fn blocking(&mut self, t: u64, what: Blocking<'_>, site: Option<u64>) {
-        let raw: Vec<Held> = self.thread(t).held.clone();
+        let raw: Vec<Held> = self.thread(t).held.entries().to_vec();
         if raw.is_empty() {
             return;
         }
@@ -713,26 +676,41 @@ impl Replay<'_> {
     }
 
     fn release(&mut self, t: u64, o: u64) {
-        let ts = self.thread(t);
-        if let Some(i) = ts.held.iter().rposition(|h| h.object == o) {
-            ts.held.remove(i);
-            rechain(&mut ts.held, i);
-            return;
+        if self.thread(t).held.remove(o).is_none() {
+            // A guard released on another thread than the one that took it.
+            self.orphan(o);
         }
-        // A guard released on another thread than the one that took it.
-        for ts in self.threads.values_mut() {
-            if let Some(i) = ts.held.iter().rposition(|h| h.object == o) {
-                ts.held.remove(i);
-                rechain(&mut ts.held, i);
-                return;
+    }
+
+    /// `o` was let go by a thread that did not hold it: the owner claims
+    /// it (`state::Orphans`), offered to the threads in ascending id order.
+    fn orphan(&mut self, o: u64) {
+        self.orphans.post(o);
+        let mut ids: Vec<u64> = self.threads.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            let ts = self.threads.get_mut(&id).expect("known");
+            if self
+                .orphans
+                .claim_one(o, &mut ts.held, &mut ts.permits, |p| p.0)
+            {
+                break;
             }
         }
     }
 
+    /// The missed-notification mark a wait on `o` beginning now carries.
+    fn mark(&self, o: u64) -> Option<(u64, u64)> {
+        self.notify_marks
+            .get(&o)
+            .and_then(NotifyMark::mark)
+            .or_else(|| self.set_marks.get(&o).and_then(SetMark::mark))
+    }
+
     /// A blocking acquisition: the self-wait check, then what it teaches the graphs.
     fn judge(&mut self, t: u64, o: u64, mode: Mode, site: Option<u64>) {
-        if self.thread(t).held.iter().any(|h| h.object == o) {
-            let raw: Vec<Held> = self.thread(t).held.clone();
+        if self.thread(t).held.mode_of(o).is_some() {
+            let raw: Vec<Held> = self.thread(t).held.entries().to_vec();
             let held: Vec<HeldLock> = self.held_locks(&raw);
             let thread = self.thread(t).info.clone();
             let info = self.object(o);
@@ -755,11 +733,12 @@ impl Replay<'_> {
             && self.object(o).kind == ObjectKind::RwLock
             && !self.written.contains(&o);
         let ts = self.thread(t);
-        let chain = chain_hash(ts.held.last().map_or(0, |h| h.chain), o, mode);
-        let nested = ts.held.iter().any(|h| h.object != o);
-        if !first_write && (!nested || ts.chains.contains(&chain)) {
+        let Some(chain) = ts
+            .held
+            .teaches(o, mode, first_write, |c| ts.chains.contains(&c))
+        else {
             return;
-        }
+        };
         ts.chains.insert(chain);
         if first_write {
             self.written.insert(o);
@@ -767,6 +746,7 @@ impl Replay<'_> {
         let held: Vec<Held> = self
             .thread(t)
             .held
+            .entries()
             .iter()
             .copied()
             .filter(|h| h.object != o)
@@ -784,7 +764,7 @@ impl Replay<'_> {
             instance_held.push(HeldLock {
                 object: ObjectId(h.object),
                 mode: h.mode,
-                site: self.site(Some(h.site)),
+                site: self.site(Some(h.extra)),
             });
         }
         let found = self.graph.on_acquire(&Acquisition {
@@ -893,7 +873,7 @@ impl Replay<'_> {
                     timed: b.timed,
                     mode: b.mode,
                     site: self.site(Some(b.site)),
-                    held: self.held_locks(&ts.held),
+                    held: self.held_locks(ts.held.entries()),
                     stack: self.stack(Some(b.site)),
                     missed: b.missed.map(|(s, t)| Missed {
                         site: self.site(Some(s)),
@@ -909,17 +889,14 @@ impl Replay<'_> {
             }
         }
         for (thread, o, s) in std::mem::take(&mut self.ended_with_permits) {
-            match self.orphan_gives.get_mut(&o) {
-                Some(n) if *n > 0 => *n -= 1,
-                _ => {
-                    let f = hazard::lock_leak(
-                        &thread,
-                        &self.object(o),
-                        self.site(Some(s)),
-                        Leak::ThreadEnded,
-                    );
-                    self.findings.push(f);
-                }
+            if !self.orphans.take_matches(o) {
+                let f = hazard::lock_leak(
+                    &thread,
+                    &self.object(o),
+                    self.site(Some(s)),
+                    Leak::ThreadEnded,
+                );
+                self.findings.push(f);
             }
         }
         self.livelocks();
@@ -947,24 +924,16 @@ impl Replay<'_> {
         }
         // A deadlock and the lock-order cycle behind it are one bug: the live
         // runtime reports only the deadlock, and so does the replay.
-        let deadlocked: Vec<Vec<String>> = self
+        let deadlocks: Vec<Finding> = self
             .findings
             .iter()
             .filter(|f| f.kind == Kind::Deadlock)
-            .map(|f| {
-                let mut keys: Vec<String> = f.objects.iter().map(ObjectInfo::class_key).collect();
-                keys.sort();
-                keys
-            })
+            .cloned()
             .collect();
         let findings = std::mem::take(&mut self.findings);
         for f in findings {
-            if f.kind == Kind::LockOrderCycle {
-                let mut keys: Vec<String> = f.objects.iter().map(ObjectInfo::class_key).collect();
-                keys.sort();
-                if deadlocked.contains(&keys) {
-                    continue;
-                }
+            if deadlocks.iter().any(|d| f.realized_by(d)) {
+                continue;
             }
             self.analyzer.add(f);
         }
@@ -973,24 +942,11 @@ impl Replay<'_> {
 
 fn push(ts: &mut ThreadState, o: u64, mode: Mode, site: u64) {
     // An acquisition of a lock the thread kept failing on: progress.
-    if ts.streak.iter().any(|f| f.0 == o) {
+    if ts.streak.ended_by(o) {
         ts.streak.clear();
         ts.livelocked = false;
     }
-    let chain = chain_hash(ts.held.last().map_or(0, |h| h.chain), o, mode);
-    ts.held.push(Held {
-        object: o,
-        mode,
-        site,
-        chain,
-    });
-}
-
-fn rechain(held: &mut [Held], from: usize) {
-    for i in from..held.len() {
-        let prev = if i == 0 { 0 } else { held[i - 1].chain };
-        held[i].chain = chain_hash(prev, held[i].object, held[i].mode);
-    }
+    ts.held.push(o, mode, site);
 }
 
 #[cfg(test)]

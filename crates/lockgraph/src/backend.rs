@@ -38,6 +38,9 @@ pub(crate) trait SitedMutex {
 
 #[cfg(feature = "instrument")]
 mod imp {
+    /// An event's missed-notification mark: detect's rule.
+    pub(crate) type SetMark = lockgraph_detect::state::SetMark<super::Loc>;
+
     use super::{Access, Loc, SitedMutex, Timeout};
     use lockgraph_detect::{Mode, ObjectKind};
 
@@ -125,6 +128,26 @@ mod imp {
 
 #[cfg(not(feature = "instrument"))]
 mod imp {
+    /// The plain twin of detect's `SetMark`: zero-sized, every method a no-op.
+    #[derive(Clone, Copy, Debug, Default)]
+    pub(crate) struct SetMark;
+
+    impl SetMark {
+        pub(crate) const fn new() -> Self {
+            SetMark
+        }
+        #[inline(always)]
+        pub(crate) fn set(&mut self, _: Loc, _: u64, _: bool) {}
+        #[inline(always)]
+        pub(crate) fn saw(&mut self) {}
+        #[inline(always)]
+        pub(crate) fn cleared(&mut self) {}
+        #[inline(always)]
+        pub(crate) fn mark(&self) -> Option<(Loc, u64)> {
+            None
+        }
+    }
+
     use super::{Access, Loc, SitedMutex, Timeout};
     use lock_api::{
         RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _,
@@ -211,5 +234,7 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{intern, raw_fair_mutex, raw_mutex, raw_rwlock, rw_lock, rw_try, with_site};
+pub(crate) use imp::{
+    intern, raw_fair_mutex, raw_mutex, raw_rwlock, rw_lock, rw_try, with_site, SetMark,
+};
 pub use imp::{RawFairMutex, RawMutex, RawRwLock};

@@ -50,7 +50,7 @@ pub struct Condvar {
     /// The last notification that woke nobody, while no later one woke
     /// someone: (site, runtime thread id).
     #[cfg(feature = "instrument")]
-    lost: parking_lot::Mutex<Option<(&'static Location<'static>, u64)>>,
+    lost: parking_lot::Mutex<lockgraph_detect::state::NotifyMark<&'static Location<'static>>>,
     /// Whether `lost` may hold a mark.
     #[cfg(feature = "instrument")]
     has_lost: std::sync::atomic::AtomicBool,
@@ -260,7 +260,7 @@ impl Condvar {
             #[cfg(feature = "instrument")]
             slices: Slices::new(),
             #[cfg(feature = "instrument")]
-            lost: parking_lot::const_mutex(None),
+            lost: parking_lot::const_mutex(lockgraph_detect::state::NotifyMark::new()),
             #[cfg(feature = "instrument")]
             has_lost: std::sync::atomic::AtomicBool::new(false),
         }
@@ -281,7 +281,7 @@ impl Condvar {
             #[cfg(feature = "instrument")]
             slices: Slices::new(),
             #[cfg(feature = "instrument")]
-            lost: parking_lot::const_mutex(None),
+            lost: parking_lot::const_mutex(lockgraph_detect::state::NotifyMark::new()),
             #[cfg(feature = "instrument")]
             has_lost: std::sync::atomic::AtomicBool::new(false),
         }
@@ -324,14 +324,16 @@ impl Condvar {
         if crate::rt::config::enabled() {
             // The steady case (a notify that woke someone, no mark to
             // clear) reads one word and takes no lock.
-            if woken == 0 {
-                *self.lost.lock() = Some((site, crate::rt::hooks::current_thread_id()));
+            if woken == 0 || self.has_lost.load(std::sync::atomic::Ordering::Acquire) {
+                let by = if woken == 0 {
+                    crate::rt::hooks::current_thread_id()
+                } else {
+                    0
+                };
+                let mut mark = self.lost.lock();
+                mark.notified(woken, site, by);
                 self.has_lost
-                    .store(true, std::sync::atomic::Ordering::Release);
-            } else if self.has_lost.load(std::sync::atomic::Ordering::Acquire) {
-                *self.lost.lock() = None;
-                self.has_lost
-                    .store(false, std::sync::atomic::Ordering::Release);
+                    .store(mark.mark().is_some(), std::sync::atomic::Ordering::Release);
             }
         }
     }
@@ -388,7 +390,7 @@ impl Condvar {
         // called `process::exit`) ends with the wait.
         hooks::release(raw.meta());
         let missed = if self.has_lost.load(std::sync::atomic::Ordering::Acquire) {
-            *self.lost.lock()
+            self.lost.lock().mark()
         } else {
             None
         };

@@ -23,7 +23,7 @@ pub(crate) struct Global {
     pub(crate) waiters: Vec<(Waiter, Vec<ObjectInfo>)>,
     pub(crate) threads: Vec<Arc<Shared>>,
     /// Locks released on a thread that did not acquire them, not yet claimed by their owner.
-    pub(crate) orphans: Vec<u64>,
+    pub(crate) orphans: lockgraph_detect::state::Orphans,
     pub(crate) findings: Vec<Finding>,
     pub(crate) reported: HashSet<(Fingerprint, Severity)>,
     /// Threads of a confirmed deadlock that must leave their waits, with the report.
@@ -36,6 +36,9 @@ pub(crate) struct Global {
     pub(crate) spinners: Vec<lockgraph_detect::livelock::Spinner>,
     /// Descriptions of the objects the spinners name.
     pub(crate) spinner_objects: Vec<ObjectInfo>,
+    /// Deadlocks reported, whose lock-order cycles are not reported again
+    /// (at most [`MAX_ORPHANS`]).
+    pub(crate) deadlocks: Vec<Finding>,
     /// Threads that ended, newest last (at most [`MAX_ORPHANS`]): reports
     /// may still name them.
     pub(crate) past: Vec<ThreadInfo>,
@@ -71,7 +74,6 @@ pub(crate) fn register_thread(chosen: Option<u64>) -> Arc<Shared> {
     let shared = Arc::new(Shared {
         thread: ThreadInfo { id, name },
         pending: AtomicBool::new(false),
-        deadlocked: AtomicBool::new(false),
         tid: super::procs::current_tid(),
     });
     GLOBAL.lock().threads.push(shared.clone());
@@ -100,10 +102,7 @@ pub(crate) fn unregister_thread(s: &Arc<Shared>) {
 #[cold]
 pub(crate) fn orphan_release(id: u64) {
     let mut g = GLOBAL.lock();
-    if g.orphans.len() >= MAX_ORPHANS {
-        g.orphans.remove(0);
-    }
-    g.orphans.push(id);
+    g.orphans.post(id);
     g.leaked.retain(|o| o.0 != id);
     for t in &g.threads {
         t.pending.store(true, Ordering::Relaxed);
@@ -161,7 +160,7 @@ impl Global {
             .iter()
             .map(|(w, _)| {
                 let mut w = w.clone();
-                w.held.retain(|h| !self.orphans.contains(&h.object.0));
+                w.held.retain(|h| !self.orphans.contains(h.object.0));
                 w
             })
             .collect()
@@ -227,13 +226,13 @@ impl Global {
         Some(self.doomed.swap_remove(i).1)
     }
 
-    /// Marks every thread of a reported deadlock, so that none of them also
-    /// reports the lock-order cycle behind it when it finally gets its lock.
-    pub(crate) fn mark_deadlocked(&self, f: &Finding) {
-        for t in &self.threads {
-            if f.threads.iter().any(|x| x.id == t.thread.id) {
-                t.deadlocked.store(true, Ordering::Relaxed);
-            }
+    /// Remembers a reported deadlock, so that no thread also reports the
+    /// lock-order cycle behind it when it finally gets its lock
+    /// ([`Finding::realized_by`]).
+    pub(crate) fn mark_deadlocked(&mut self, f: &Finding) {
+        if self.deadlocks.len() >= MAX_ORPHANS {
+            self.deadlocks.remove(0);
         }
+        self.deadlocks.push(f.clone());
     }
 }

@@ -27,6 +27,7 @@ pub(crate) fn spinning(meta: &Meta) {
         s.published = true;
         let fails = s
             .fails
+            .fails
             .iter()
             .map(|&(o, site, n)| (ObjectId(o), Site::from_location(site), n))
             .collect();
@@ -116,12 +117,8 @@ pub(crate) fn blocking(what: BlockingOn<'_>, site: Loc) {
         if l.held.is_empty() {
             return None;
         }
-        let held: Vec<_> = l.held.iter().map(|h| h.to_detect()).collect();
-        let infos: Vec<ObjectInfo> = l
-            .held
-            .iter()
-            .map(|h| super::meta::describe(h.id, h.kind, h.created, h.name))
-            .collect();
+        let held: Vec<_> = l.held.entries().iter().map(local::to_detect).collect();
+        let infos: Vec<ObjectInfo> = l.held.entries().iter().map(local::info).collect();
         Some((l.thread(), held, infos))
     })
     .flatten() else {
@@ -164,25 +161,30 @@ pub(crate) fn thread_ending(l: &mut Local) {
     let Some(thread) = l.thread_if_registered() else {
         return;
     };
-    let leaked: Vec<local::Held> = l.held.drain(..).chain(l.permits.drain(..)).collect();
+    let leaked: Vec<local::Held> = l
+        .held
+        .drain()
+        .into_iter()
+        .chain(l.permits.drain(..))
+        .collect();
     {
         let mut g = GLOBAL.lock();
         for h in leaked
             .iter()
-            .filter(|h| h.kind != lockgraph_detect::ObjectKind::Semaphore)
+            .filter(|h| h.extra.kind != lockgraph_detect::ObjectKind::Semaphore)
         {
             if g.leaked.len() >= 1024 {
                 g.leaked.remove(0);
             }
-            g.leaked.push(ObjectId(h.id));
+            g.leaked.push(ObjectId(h.object));
         }
     }
     for h in leaked {
-        let info = super::meta::describe(h.id, h.kind, h.created, h.name);
+        let info = local::info(&h);
         let f = hazard::lock_leak(
             &thread,
             &info,
-            Site::from_location(h.site),
+            Site::from_location(h.extra.site),
             hazard::Leak::ThreadEnded,
         );
         // A warning: reported, never a panic (the thread is ending).

@@ -148,11 +148,6 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
         }
     }
     let mut cycles = plan.cycles;
-    // Only an acquisition that closed a cycle cares whether a deadlock was
-    // reported while it waited: forget older ones first.
-    if !cycles.is_empty() {
-        local::with(|l| l.shared().deadlocked.store(false, Ordering::Relaxed));
-    }
     if !ops.try_now() {
         let id = meta.id();
         local::with(|l| {
@@ -164,12 +159,11 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
         });
         block(meta, mode, site, ops, then != Then::Relock);
     }
-    // A deadlock involving this thread was reported while it waited: the
-    // cycles this acquisition closed are that deadlock, already reported.
-    if !cycles.is_empty()
-        && local::with(|l| l.shared().deadlocked.swap(false, Ordering::Relaxed)) == Some(true)
-    {
-        cycles.clear();
+    // A cycle a reported deadlock realized (typically while this thread
+    // waited in it) is that deadlock, already reported: detect's rule.
+    if !cycles.is_empty() {
+        let g = GLOBAL.lock();
+        cycles.retain(|c| !g.deadlocks.iter().any(|d| c.realized_by(d)));
     }
     let message = react::handle_all(cycles);
     // To panic, undo what no guard will: a fresh acquisition gives the lock
@@ -221,7 +215,7 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     if let Some(e) = asked {
         l.record(e);
     }
-    let prior = l.held.iter().rev().find(|h| h.id == id).map(|h| h.mode);
+    let prior = l.held.mode_of(id);
     let self_wait = if let (Then::Push, Some(prior)) = (then, prior) {
         let thread = l.thread();
         let held = l.held_for_detect();
@@ -243,13 +237,19 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     };
     let chain = l.next_chain(id, mode);
     let first_write = first_write(meta, mode);
-    let nested = l.held.iter().any(|h| h.id != id);
     let mut cycles = Vec::new();
-    if first_write || (nested && !l.cache_contains_pub(chain)) {
+    // detect's learn rule: something to teach the graph?
+    if l.held
+        .teaches(id, mode, first_write, |c| l.cache_contains_pub(c))
+        .is_some()
+    {
         // A backtrace the first time this thread pairs these two sites.
         let stack = match l.held.last() {
-            Some(top) if top.id != id => {
-                let pair = (top.site as *const _ as usize, site as *const _ as usize);
+            Some(top) if top.object != id => {
+                let pair = (
+                    top.extra.site as *const _ as usize,
+                    site as *const _ as usize,
+                );
                 if l.stacked_pairs
                     .get_or_insert_with(Default::default)
                     .insert(pair)
@@ -265,13 +265,18 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
         // A scratch list kept in the thread's state: no allocation per new chain.
         let mut others = std::mem::take(&mut l.scratch);
         others.clear();
-        others.extend(l.held.iter().filter(|h| h.id != id).map(|h| h.to_detect()));
+        others.extend(
+            l.held
+                .entries()
+                .iter()
+                .filter(|h| h.object != id)
+                .map(local::to_detect),
+        );
         {
             let mut g = GLOBAL.lock();
             g.graph.ensure_object(ObjectId(id), || meta.info());
-            for h in l.held.iter().filter(|h| h.id != id) {
-                g.graph
-                    .ensure_object(ObjectId(h.id), || describe(h.id, h.kind, h.created, h.name));
+            for h in l.held.entries().iter().filter(|h| h.object != id) {
+                g.graph.ensure_object(ObjectId(h.object), || local::info(h));
             }
             cycles = g.graph.on_acquire(&Acquisition {
                 thread: &thread,
@@ -287,8 +292,8 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
         if first_write {
             meta.mark_written();
         }
-        for h in &mut l.held {
-            h.in_graph = true;
+        for e in l.held.extras_mut() {
+            e.in_graph = true;
         }
         l.cache_insert(chain);
     }
@@ -343,9 +348,7 @@ pub(crate) fn bump<L: LockOps>(
     }
     let site = meta
         .id_if_assigned()
-        .and_then(|id| {
-            local::with(|l| l.held.iter().rev().find(|h| h.id == id).map(|h| h.site)).flatten()
-        })
+        .and_then(|id| local::with(|l| l.held.entry(id).map(|h| h.extra.site)).flatten())
         .unwrap_or(caller);
     release(meta);
     unlock_fair();
@@ -385,16 +388,14 @@ pub(crate) fn try_failed(meta: &Meta, mode: Mode, site: Loc) {
             mode,
             site: at(site),
         });
-        let s = l.streak.get_or_insert_with(Default::default);
-        match s.fails.iter_mut().find(|f| f.0 == id) {
-            Some(f) => {
-                f.1 = site;
-                f.2 += 1;
-            }
-            None => s.fails.push((id, site, 1)),
-        }
-        let total = s.total();
-        total >= livelock::FAILS && (total - livelock::FAILS) % 8 == 0
+        let s = l.streak.get_or_insert_with(|| {
+            Box::new(local::Streak {
+                fails: lockgraph_detect::state::Streak::new(),
+                published: false,
+            })
+        });
+        // A spinner looks for a livelock through it every 8th failure.
+        s.fails.fail(id, site) && (s.fails.total() - livelock::FAILS) % 8 == 0
     });
     if check == Some(true) {
         spinning(meta);
@@ -495,10 +496,8 @@ pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
         // Held by this thread: its guard was forgotten. The entry goes (the
         // lock is gone, nobody can wait for it) and the leak is reported.
         let leaked = local::with(|l| {
-            let i = l.held.iter().rposition(|h| h.id == id)?;
-            let h = l.held.remove(i);
-            l.rechain_from(i);
-            Some((l.thread(), h.site))
+            let h = l.held.remove(id)?;
+            Some((l.thread(), h.extra.site))
         })
         .flatten();
         GLOBAL
@@ -580,14 +579,10 @@ pub(crate) fn took_permit(meta: &Meta, site: Loc) {
     let id = meta.id();
     local::with(|l| {
         l.permits.push(local::Held {
-            id,
-            chain: 0,
+            object: id,
             mode: Mode::Shared,
-            kind: meta.kind(),
-            site,
-            created: meta.created,
-            name: meta.name,
-            in_graph: false,
+            chain: 0,
+            extra: local::Entry::of(meta, site),
         });
         l.record(Event::Take {
             object: id,
@@ -609,7 +604,7 @@ pub(crate) fn gave_permit(meta: &Meta, site: Loc) {
             object: id,
             site: at(site),
         });
-        match l.permits.iter().rposition(|p| p.id == id) {
+        match l.permits.iter().rposition(|p| p.object == id) {
             Some(i) => {
                 l.permits.remove(i);
                 true

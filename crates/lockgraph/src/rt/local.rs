@@ -9,7 +9,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use lockgraph_detect::model::chain_hash as mix;
+use lockgraph_detect::state::{self, HeldStack};
 use lockgraph_detect::{Event, HeldLock, Mode, ObjectId, ObjectKind, Site, ThreadInfo};
 
 use super::global::{self, GLOBAL};
@@ -18,15 +18,14 @@ use super::record::{self, LiveEvent};
 
 pub(crate) type Loc = &'static Location<'static>;
 
-/// One held lock. Holds no pointer into the lock, so a guard that was
-/// forgotten and a lock that then moved or died cannot make it dangle.
+/// What the runtime keeps beside each held lock (detect's [`HeldStack`]
+/// keeps the object, mode and chain). Holds no pointer into the lock, so a
+/// guard that was forgotten and a lock that then moved or died cannot make
+/// it dangle.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Held {
-    pub(crate) id: u64,
-    /// Hash of the held stack up to and including this entry.
-    pub(crate) chain: u64,
-    pub(crate) mode: Mode,
+pub(crate) struct Entry {
     pub(crate) kind: ObjectKind,
+    /// Where it was acquired.
     pub(crate) site: Loc,
     pub(crate) created: Loc,
     pub(crate) name: Option<&'static str>,
@@ -34,14 +33,34 @@ pub(crate) struct Held {
     pub(crate) in_graph: bool,
 }
 
-impl Held {
-    pub(crate) fn to_detect(self) -> HeldLock {
-        HeldLock {
-            object: ObjectId(self.id),
-            mode: self.mode,
-            site: Site::from_location(self.site),
+impl Entry {
+    /// The entry of an acquisition of `meta` at `site`.
+    pub(crate) fn of(meta: &Meta, site: Loc) -> Self {
+        Entry {
+            kind: meta.kind(),
+            site,
+            created: meta.created,
+            name: meta.name,
+            in_graph: false,
         }
     }
+}
+
+/// One held lock (or semaphore permit).
+pub(crate) type Held = state::Held<Entry>;
+
+/// A held lock as the analyses take it.
+pub(crate) fn to_detect(h: &Held) -> HeldLock {
+    HeldLock {
+        object: ObjectId(h.object),
+        mode: h.mode,
+        site: Site::from_location(h.extra.site),
+    }
+}
+
+/// A held lock described.
+pub(crate) fn info(h: &Held) -> lockgraph_detect::ObjectInfo {
+    describe(h.object, h.extra.kind, h.extra.created, h.extra.name)
 }
 
 /// What other threads may touch: the flag that says a guard of ours was released elsewhere.
@@ -49,8 +68,6 @@ impl Held {
 pub(crate) struct Shared {
     pub(crate) thread: ThreadInfo,
     pub(crate) pending: AtomicBool,
-    /// Set when a deadlock this thread was part of has been reported.
-    pub(crate) deadlocked: AtomicBool,
     /// The kernel's id of the thread (0 where unknown).
     pub(crate) tid: i64,
 }
@@ -64,7 +81,7 @@ pub(crate) struct Local {
     ended: bool,
     /// Failed attempts in a row, for livelock detection.
     pub(crate) streak: Option<Box<Streak>>,
-    pub(crate) held: Vec<Held>,
+    pub(crate) held: HeldStack<Entry>,
     /// Semaphore permits this thread took and has not given back: not
     /// locks (they add no order edges), but held, for reports.
     pub(crate) permits: Vec<Held>,
@@ -82,19 +99,12 @@ pub(crate) struct Local {
     comp: Compress,
 }
 
-/// A streak of failed acquisition attempts with no progress in between.
-#[derive(Default)]
+/// A streak of failed acquisition attempts with no progress in between
+/// (detect's rules), and whether it is published.
 pub(crate) struct Streak {
-    /// Each lock failed on: its id, the latest failure's site, the count.
-    pub(crate) fails: Vec<(u64, Loc, u64)>,
+    pub(crate) fails: state::Streak<Loc>,
     /// The thread's entry in the shared table of spinners is there.
     pub(crate) published: bool,
-}
-
-impl Streak {
-    pub(crate) fn total(&self) -> u64 {
-        self.fails.iter().map(|f| f.2).sum()
-    }
 }
 
 /// The state of [`Local::compress`].
@@ -117,7 +127,7 @@ const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { ended: false, streak: None, held: Vec::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
+        RefCell::new(Local { ended: false, streak: None, held: HeldStack::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
     };
 }
 
@@ -313,11 +323,6 @@ impl Local {
         self.shared.as_ref().map(|s| s.thread.clone())
     }
 
-    /// Recomputes chain hashes from entry `from` up.
-    pub(crate) fn rechain_from(&mut self, from: usize) {
-        self.rechain(from);
-    }
-
     pub(crate) fn thread(&mut self) -> ThreadInfo {
         self.shared().thread.clone()
     }
@@ -343,26 +348,10 @@ impl Local {
     fn claim_orphans(&mut self) {
         let Some(s) = self.shared.clone() else { return };
         s.pending.store(false, Ordering::Relaxed);
-        let mut g = GLOBAL.lock();
-        let held = &mut self.held;
-        let permits = &mut self.permits;
-        let mut changed = false;
-        g.orphans.retain(|&id| {
-            if let Some(i) = held.iter().rposition(|h| h.id == id) {
-                held.remove(i);
-                changed = true;
-                false
-            } else if let Some(i) = permits.iter().rposition(|h| h.id == id) {
-                permits.remove(i);
-                false
-            } else {
-                true
-            }
-        });
-        drop(g);
-        if changed {
-            self.rechain(0);
-        }
+        GLOBAL
+            .lock()
+            .orphans
+            .claim(&mut self.held, &mut self.permits, |p| p.object);
     }
 
     /// The chain hash the stack would have with `id` pushed, or `None` if the
@@ -370,19 +359,13 @@ impl Local {
     /// learned). The steady-state fast path.
     #[inline]
     pub(crate) fn known_chain(&self, id: u64, mode: Mode) -> Option<u64> {
-        let Some(top) = self.held.last() else {
-            return Some(mix(0, id, mode));
-        };
-        if self.held.iter().any(|h| h.id == id) {
-            return None;
-        }
-        let chain = mix(top.chain, id, mode);
-        self.cache_contains(chain).then_some(chain)
+        self.held
+            .known_chain(id, mode, |chain| self.cache_contains(chain))
     }
 
     /// The chain hash with `id` pushed, without consulting the cache.
     pub(crate) fn next_chain(&self, id: u64, mode: Mode) -> u64 {
-        mix(self.held.last().map_or(0, |h| h.chain), id, mode)
+        self.held.next_chain(id, mode)
     }
 
     /// Whether this exact chain was learned already.
@@ -422,16 +405,8 @@ impl Local {
         if self.streak.is_some() {
             self.progress_on(id);
         }
-        self.held.push(Held {
-            id,
-            chain,
-            mode,
-            kind: meta.kind(),
-            site,
-            created: meta.created,
-            name: meta.name,
-            in_graph: false,
-        });
+        self.held
+            .push_with_chain(id, mode, chain, Entry::of(meta, site));
     }
 
     /// A blocking acquisition succeeded: the entry, and its `acquire` event.
@@ -455,50 +430,31 @@ impl Local {
     /// Forgets the most recent entry for `id`. `Some(in_graph)` if found.
     #[inline]
     pub(crate) fn remove(&mut self, id: u64) -> Option<bool> {
-        match self.held.last() {
-            Some(top) if top.id == id => self.held.pop().map(|h| h.in_graph),
-            _ => self.remove_inner(id),
-        }
-    }
-
-    fn remove_inner(&mut self, id: u64) -> Option<bool> {
-        let i = self.held.iter().rposition(|h| h.id == id)?;
-        let h = self.held.remove(i);
-        self.rechain(i);
-        Some(h.in_graph)
+        self.held.remove(id).map(|h| h.extra.in_graph)
     }
 
     /// Changes the mode of the most recent entry for `id` (upgrade, downgrade).
     pub(crate) fn remode(&mut self, id: u64, mode: Mode) {
-        if let Some(i) = self.held.iter().rposition(|h| h.id == id) {
-            self.held[i].mode = mode;
-            self.rechain(i);
-        }
-    }
-
-    /// Recomputes chain hashes from entry `from` up, after a change below the top.
-    fn rechain(&mut self, from: usize) {
-        for i in from..self.held.len() {
-            let prev = if i == 0 { 0 } else { self.held[i - 1].chain };
-            self.held[i].chain = mix(prev, self.held[i].id, self.held[i].mode);
-        }
+        self.held.remode(id, mode);
     }
 
     /// Locks and permits held, for a waiter's report.
     pub(crate) fn held_for_detect(&self) -> Vec<HeldLock> {
         self.held
+            .entries()
             .iter()
             .chain(&self.permits)
-            .map(|h| h.to_detect())
+            .map(to_detect)
             .collect()
     }
 
     /// What [`Local::held_for_detect`] names, described.
     pub(crate) fn held_infos(&self) -> Vec<lockgraph_detect::ObjectInfo> {
         self.held
+            .entries()
             .iter()
             .chain(&self.permits)
-            .map(|h| describe(h.id, h.kind, h.created, h.name))
+            .map(info)
             .collect()
     }
 }
@@ -509,7 +465,7 @@ impl Local {
     #[cold]
     fn progress_on(&mut self, id: u64) {
         if let Some(s) = &self.streak {
-            if s.fails.iter().any(|f| f.0 == id) {
+            if s.fails.ended_by(id) {
                 self.end_streak();
             }
         }

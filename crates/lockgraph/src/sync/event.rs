@@ -4,7 +4,8 @@ use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
-use super::core::{me, passed, signal, Core, Done, Kind, Loc, Waker};
+use super::core::{me, passed, signal, Core, Done, Kind, Waker};
+use crate::backend::SetMark;
 
 /// The state behind an [`Event`].
 struct Flag {
@@ -14,21 +15,16 @@ struct Flag {
     sets: u64,
     /// Threads inside `wait` right now.
     waiting: usize,
-    /// Whether a waiter saw the last `set`.
-    seen: bool,
-    /// Where and by whom (runtime id) the last `set` was made.
-    set_at: Option<(Loc, u64)>,
-    /// A `set` cleared before any waiter saw it: a later wait missed it.
-    lost: Option<(Loc, u64)>,
+    /// The last `set`, whether a waiter saw it, and a `set` cleared before
+    /// any waiter saw it (detect's rule; nothing when not instrumented).
+    mark: SetMark,
 }
 
 const FLAG: Flag = Flag {
     set: false,
     sets: 0,
     waiting: 0,
-    seen: false,
-    set_at: None,
-    lost: None,
+    mark: SetMark::new(),
 };
 
 /// An event flag, like Python's `threading.Event`: [`Event::set`] wakes
@@ -81,9 +77,7 @@ impl Event {
         s.sets += 1;
         // Waiters between two slices of their wait see it too.
         let waiting = s.waiting;
-        s.seen = waiting > 0;
-        s.set_at = Some((site, me()));
-        s.lost = None;
+        s.mark.set(site, me(), waiting > 0);
         self.core.wake_all();
         drop(s);
         signal!(self.core, Set, waiting, site);
@@ -93,8 +87,8 @@ impl Event {
     #[track_caller]
     pub fn clear(&self) {
         let mut s = self.core.state.lock();
-        if s.set && !s.seen {
-            s.lost = s.set_at;
+        if s.set {
+            s.mark.cleared();
         }
         s.set = false;
         drop(s);
@@ -123,19 +117,19 @@ impl Event {
         let site = Location::caller();
         let mut s = self.core.state.lock();
         if s.set {
-            s.seen = true;
+            s.mark.saw();
             drop(s);
             passed(&|| self.core.id(), site);
             return true;
         }
         let sets = s.sets;
         s.waiting += 1;
-        let missed = s.lost;
+        let missed = s.mark.mark();
         let done = self
             .core
             .wait_missing(&mut s, site, deadline, Waker::Anyone, missed, |f| {
                 if f.set || f.sets != sets {
-                    f.seen = true;
+                    f.mark.saw();
                     Some(Done::Ok)
                 } else {
                     None
