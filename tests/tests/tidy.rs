@@ -83,3 +83,96 @@ fn architecture_names_every_crate() {
         );
     }
 }
+
+/// The runtime's modules, bottom to top (`crates/lockgraph/src/rt/mod.rs`
+/// says what each owns). A module may use only those before it.
+const RT_LAYERS: [&str; 13] = [
+    "config",
+    "procs",
+    "stack",
+    "exit",
+    "sink",
+    "meta",
+    "global",
+    "reporter",
+    "react",
+    "local",
+    "wait",
+    "heuristics",
+    "hooks",
+];
+
+/// The `rt` modules a source text names through `super::` (in paths and in
+/// `use super::{a, b::c}` lists).
+fn rt_uses(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("super::") {
+        rest = &rest[i + "super::".len()..];
+        if let Some(list) = rest.strip_prefix('{') {
+            let end = list.find('}').unwrap_or(list.len());
+            for item in list[..end].split(',') {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    out.push(name);
+                }
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_runtime_is_a_stack_of_layers_with_no_upward_import() {
+    let dir = root().join("crates/lockgraph/src/rt");
+    let mut seen = Vec::new();
+    for entry in fs::read_dir(&dir).expect("rt/").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(module) = name.strip_suffix(".rs") else {
+            continue;
+        };
+        if module == "mod" {
+            continue;
+        }
+        let layer = RT_LAYERS
+            .iter()
+            .position(|m| *m == module)
+            .unwrap_or_else(|| {
+                panic!("rt/{name} is in no layer: add it to RT_LAYERS in tests/tidy.rs")
+            });
+        seen.push(module.to_owned());
+        let text = fs::read_to_string(entry.path()).expect("read");
+        // Only the module's own code: its unit tests may use anything.
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for used in rt_uses(code) {
+            let Some(other) = RT_LAYERS.iter().position(|m| *m == used) else {
+                continue;
+            };
+            assert!(
+                other < layer,
+                "rt/{module} uses rt/{used}, which is not below it: {RT_LAYERS:?}"
+            );
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        RT_LAYERS.len(),
+        "every layer is a module: {seen:?}"
+    );
+}
+
+#[test]
+fn the_layer_check_sees_an_upward_import() {
+    let uses = rt_uses("use super::local::{self, Loc};\nuse super::{config, global::GLOBAL};\nlet x = super::hooks::note(e);");
+    assert_eq!(uses, ["local", "config", "global", "hooks"]);
+}

@@ -318,7 +318,7 @@ impl Condvar {
             object: self.meta.id(),
             woken,
             all,
-            site: crate::rt::record::at(site),
+            site: crate::rt::sink::at(site),
         };
         crate::rt::hooks::note(e);
         if crate::rt::config::enabled() {
@@ -353,7 +353,7 @@ impl Condvar {
         deadline: Option<Instant>,
     ) -> bool {
         use crate::rt::hooks::{self, Wait};
-        use crate::rt::record::at;
+        use crate::rt::sink::at;
         use lockgraph_detect::waitfor::WaitOn;
         use lockgraph_detect::Event;
         use lockgraph_detect::{Mode, ObjectId};

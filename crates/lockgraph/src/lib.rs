@@ -81,7 +81,9 @@ pub use rt::config::{
 #[cfg(feature = "instrument")]
 pub use rt::heuristics::progress;
 #[cfg(feature = "instrument")]
-pub use rt::react::{findings, held_locks, take_findings};
+pub use rt::hooks::held_locks;
+#[cfg(feature = "instrument")]
+pub use rt::react::{findings, take_findings};
 
 /// Marks progress: a streak of failed lock attempts of this thread ends, so
 /// a polling loop that does useful work between polls is not a `livelock`.
@@ -90,7 +92,7 @@ pub use rt::react::{findings, held_locks, take_findings};
 #[inline(always)]
 pub fn progress() {}
 #[cfg(feature = "instrument")]
-pub use rt::record::{flush as flush_trace, trace_path};
+pub use rt::sink::{flush as flush_trace, trace_path};
 
 /// Starts recording every event of this process to `path` (a file, or a
 /// directory that gets `<program>-<pid>.jsonl`), as `LOCKGRAPH_TRACE=path`
@@ -99,7 +101,7 @@ pub use rt::record::{flush as flush_trace, trace_path};
 /// once per process; later calls return the file already in use.
 #[cfg(feature = "instrument")]
 pub fn record_to(path: impl AsRef<std::path::Path>) -> std::io::Result<std::path::PathBuf> {
-    rt::record::start(path.as_ref())
+    rt::sink::start(path.as_ref())
 }
 
 /// Whether this build instruments its locks (the `instrument` feature).

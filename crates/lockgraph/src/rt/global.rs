@@ -13,8 +13,6 @@ use lockgraph_detect::{
 };
 use parking_lot::Mutex;
 
-use super::local::Shared;
-
 /// Everything threads share.
 #[derive(Default)]
 pub(crate) struct Global {
@@ -28,8 +26,6 @@ pub(crate) struct Global {
     pub(crate) reported: HashSet<(Fingerprint, Severity)>,
     /// Threads of a confirmed deadlock that must leave their waits, with the report.
     pub(crate) doomed: Vec<(ThreadId, Arc<str>)>,
-    /// Kernel ids of the runtime's own threads (the trace flusher).
-    pub(crate) own_tids: Vec<i64>,
     /// Locks held by threads that ended (at most [`MAX_ORPHANS`]).
     pub(crate) leaked: Vec<ObjectId>,
     /// Threads in a long streak of failed attempts (livelock candidates).
@@ -51,6 +47,16 @@ pub(crate) struct Found {
     pub(crate) waiters: Vec<Waiter>,
     /// A wait-for cycle among locks (not a stall over other primitives).
     pub(crate) lock_cycle: bool,
+}
+
+/// What other threads may touch of a thread's state: its identity, and
+/// the flag that says a guard of its was released elsewhere.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) thread: ThreadInfo,
+    pub(crate) pending: AtomicBool,
+    /// The kernel's id of the thread (0 where unknown).
+    pub(crate) tid: i64,
 }
 
 /// The one shared state. A plain parking_lot mutex: the runtime never
@@ -77,9 +83,8 @@ pub(crate) fn register_thread(chosen: Option<u64>) -> Arc<Shared> {
         tid: super::procs::current_tid(),
     });
     GLOBAL.lock().threads.push(shared.clone());
-    super::record::install_at_exit();
-    if super::record::recording() {
-        super::record::thread_record(id.0, shared.thread.name.as_deref());
+    if super::sink::recording() {
+        super::sink::thread_record(id.0, shared.thread.name.as_deref());
     }
     shared
 }
@@ -216,7 +221,7 @@ impl Global {
     /// or wake by themselves (and so end a stall): see [`super::procs`].
     pub(crate) fn unknown_threads(&self) -> Vec<super::procs::Unknown> {
         let mut known: Vec<i64> = self.threads.iter().map(|t| t.tid).collect();
-        known.extend(&self.own_tids);
+        known.extend(super::procs::own_tids());
         super::procs::unknown_threads(&known)
     }
 

@@ -7,10 +7,10 @@ use lockgraph_detect::{hazard, livelock, ObjectId, ObjectInfo, Site};
 
 use super::config;
 use super::global::GLOBAL;
-use super::local::{self, Loc, Local};
+use super::local::{self, Loc};
 use super::meta::Meta;
 use super::react;
-use super::record::{self, at};
+use super::sink::{self, at};
 use super::stack;
 
 /// This thread has failed often enough to be a livelock candidate: it
@@ -76,8 +76,8 @@ pub(crate) fn spinning(meta: &Meta) {
     };
     let f = livelock::finding(&spinners, &all, &lookup);
     drop(g);
-    if record::recording() {
-        record::livelock_record(&spinners);
+    if sink::recording() {
+        sink::livelock_record(&spinners);
     }
     if let Some(message) = react::handle(f, false) {
         panic!("{message}");
@@ -152,42 +152,5 @@ pub(crate) fn blocking(what: BlockingOn<'_>, site: Loc) {
         if let Some(message) = react::handle(f, false) {
             panic!("{message}");
         }
-    }
-}
-
-/// Reports `lock_leak` warnings for what the thread still holds as it
-/// ends (or ends the process), and forgets them.
-pub(crate) fn thread_ending(l: &mut Local) {
-    let Some(thread) = l.thread_if_registered() else {
-        return;
-    };
-    let leaked: Vec<local::Held> = l
-        .held
-        .drain()
-        .into_iter()
-        .chain(l.permits.drain(..))
-        .collect();
-    {
-        let mut g = GLOBAL.lock();
-        for h in leaked
-            .iter()
-            .filter(|h| h.extra.kind != lockgraph_detect::ObjectKind::Semaphore)
-        {
-            if g.leaked.len() >= 1024 {
-                g.leaked.remove(0);
-            }
-            g.leaked.push(ObjectId(h.object));
-        }
-    }
-    for h in leaked {
-        let info = local::info(&h);
-        let f = hazard::lock_leak(
-            &thread,
-            &info,
-            Site::from_location(h.extra.site),
-            hazard::Leak::ThreadEnded,
-        );
-        // A warning: reported, never a panic (the thread is ending).
-        let _ = react::handle(f, false);
     }
 }

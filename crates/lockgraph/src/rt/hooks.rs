@@ -23,11 +23,11 @@ use super::global::{self, GLOBAL};
 use super::local::{self, Loc, Local};
 use super::meta::{describe, Meta, IN_GRAPH};
 use super::react;
-use super::record::{self, at, LiveEvent};
+use super::sink::{self, at, LiveEvent};
 use super::stack;
 
 use super::heuristics::spinning;
-pub(crate) use super::heuristics::{blocking, thread_ending, BlockingOn};
+pub(crate) use super::heuristics::{blocking, BlockingOn};
 pub(crate) use super::wait::{join_wait, wait_sliced, Wait};
 
 /// The raw operations of one acquisition mode.
@@ -404,7 +404,7 @@ pub(crate) fn try_failed(meta: &Meta, mode: Mode, site: Loc) {
 
 /// Records an event that has no other bookkeeping (condvar waits and notifications).
 pub(crate) fn note(e: LiveEvent) {
-    if config::enabled() && record::recording() {
+    if config::enabled() && sink::recording() {
         local::with(|l| l.record(e));
     }
 }
@@ -488,7 +488,7 @@ pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
     let Some(id) = meta.id_if_assigned() else {
         return;
     };
-    if record::recording() {
+    if sink::recording() {
         local::with(|l| l.record(Event::Drop { object: id }));
     }
     if still_locked {
@@ -666,4 +666,14 @@ pub(crate) fn held_again(meta: &Meta, mode: Mode, site: Loc) {
         let chain = l.next_chain(id, mode);
         l.push(meta, id, chain, mode, site);
     });
+}
+
+/// The locks the current thread holds right now, oldest first: what the
+/// detector believes, for tests and debugging.
+pub fn held_locks() -> Vec<lockgraph_detect::ObjectInfo> {
+    local::with(|l| {
+        l.drain_pending();
+        l.held_infos()
+    })
+    .unwrap_or_default()
 }

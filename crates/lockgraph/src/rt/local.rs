@@ -6,15 +6,15 @@
 
 use std::cell::RefCell;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use lockgraph_detect::state::{self, HeldStack};
 use lockgraph_detect::{Event, HeldLock, Mode, ObjectId, ObjectKind, Site, ThreadInfo};
 
-use super::global::{self, GLOBAL};
+use super::global::{self, Shared, GLOBAL};
 use super::meta::{describe, Meta};
-use super::record::{self, LiveEvent};
+use super::sink::{self, LiveEvent};
 
 pub(crate) type Loc = &'static Location<'static>;
 
@@ -61,15 +61,6 @@ pub(crate) fn to_detect(h: &Held) -> HeldLock {
 /// A held lock described.
 pub(crate) fn info(h: &Held) -> lockgraph_detect::ObjectInfo {
     describe(h.object, h.extra.kind, h.extra.created, h.extra.name)
-}
-
-/// What other threads may touch: the flag that says a guard of ours was released elsewhere.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) thread: ThreadInfo,
-    pub(crate) pending: AtomicBool,
-    /// The kernel's id of the thread (0 where unknown).
-    pub(crate) tid: i64,
 }
 
 const CACHE_SLOTS: usize = 4096;
@@ -287,7 +278,7 @@ impl Local {
     fn push_ring(&mut self, e: LiveEvent) {
         if let Some(ring) = &mut self.rec {
             if let Err(rtrb::PushError::Full(e)) = ring.push(e) {
-                record::ring_full();
+                sink::ring_full();
                 let _ = ring.push(e);
             }
         }
@@ -295,26 +286,25 @@ impl Local {
 
     #[cold]
     fn start_recording(&mut self, e: LiveEvent) {
-        if !record::recording() {
+        if !sink::recording() {
             self.rec_off = true;
             return;
         }
         let thread = self.shared().thread.id.0;
-        self.rec = record::new_ring(thread);
+        self.rec = sink::new_ring(thread);
         self.rec_off = self.rec.is_none();
         self.record(e);
     }
 
     /// This thread's shared part, registering the thread on first use.
     pub(crate) fn shared(&mut self) -> &Arc<Shared> {
-        self.shared
-            .get_or_insert_with(|| global::register_thread(None))
+        self.shared.get_or_insert_with(|| register(None))
     }
 
     /// Registers this (new) thread under the id its spawner chose.
     pub(crate) fn adopt(&mut self, id: u64) {
         if self.shared.is_none() {
-            self.shared = Some(global::register_thread(Some(id)));
+            self.shared = Some(register(Some(id)));
         }
     }
 
@@ -423,7 +413,7 @@ impl Local {
         self.record(Event::Acquire {
             object: id,
             mode,
-            site: record::at(site),
+            site: sink::at(site),
         });
     }
 
@@ -497,8 +487,62 @@ impl Local {
         if self.rec.is_some() {
             self.record(Event::Exit);
         }
-        super::hooks::thread_ending(self);
+        self.report_leaks();
     }
+
+    /// Reports `lock_leak` warnings for what the thread still holds as it
+    /// ends (or ends the process), and forgets them.
+    fn report_leaks(&mut self) {
+        let Some(thread) = self.thread_if_registered() else {
+            return;
+        };
+        let leaked: Vec<Held> = self
+            .held
+            .drain()
+            .into_iter()
+            .chain(self.permits.drain(..))
+            .collect();
+        {
+            let mut g = GLOBAL.lock();
+            for h in leaked
+                .iter()
+                .filter(|h| h.extra.kind != ObjectKind::Semaphore)
+            {
+                if g.leaked.len() >= 1024 {
+                    g.leaked.remove(0);
+                }
+                g.leaked.push(ObjectId(h.object));
+            }
+        }
+        for h in leaked {
+            let f = lockgraph_detect::hazard::lock_leak(
+                &thread,
+                &info(&h),
+                Site::from_location(h.extra.site),
+                lockgraph_detect::hazard::Leak::ThreadEnded,
+            );
+            // A warning: reported, never a panic (the thread is ending).
+            let _ = super::react::handle(f, false);
+        }
+    }
+}
+
+/// Registers the calling thread, and the step that ends the state of
+/// whichever thread exits the process.
+fn register(chosen: Option<u64>) -> Arc<Shared> {
+    super::exit::register(super::exit::Stage::EndThread, end_exiting_thread);
+    global::register_thread(chosen)
+}
+
+/// At process exit: the exiting thread ends (its leaks are reported, its
+/// exit recorded). glibc runs the exiting thread's thread-local destructors
+/// before the `atexit` handlers, so its state has usually ended already.
+fn end_exiting_thread() {
+    with(|l| {
+        l.end();
+        // The exiting thread's own counts live in its thread-local state.
+        l.publish_pending();
+    });
 }
 
 impl Drop for Local {

@@ -59,8 +59,8 @@ impl Meta {
             .compare_exchange(0, fresh, Ordering::Relaxed, Ordering::Relaxed)
         {
             Ok(_) => {
-                if super::record::recording() {
-                    super::record::object_record(fresh, self.kind, self.name, self.created);
+                if super::sink::recording() {
+                    super::sink::object_record(fresh, self.kind, self.name, self.created);
                 }
                 fresh
             }

@@ -1,19 +1,26 @@
 //! The runtime behind the instrumented primitives: what each acquire, release and wait does.
 //!
+//! The modules form a stack: each uses only those listed above it
+//! (`tests/tests/tidy.rs` fails on an upward import). Settings and what the
+//! system says at the bottom; the state; then policy (reporting, run-time
+//! detection); the entry points the primitives call at the top.
+//!
 //! - [`config`]: environment and API settings, read once.
-//! - [`meta`]: the per-object metadata every primitive carries (id, creation site, name).
-//! - [`local`]: the per-thread state: held stack and the cache of chains already learned.
-//! - [`global`]: the shared detector state, touched only to learn something new.
-//! - [`hooks`]: the entry points the primitives call.
-//! - [`wait`]: sliced blocking waits, where deadlocks and stalls are found.
-//! - [`heuristics`]: livelock streaks, blocking while holding, leaks at thread end.
 //! - [`procs`]: what the kernel says about threads lockgraph does not know.
+//! - [`stack`]: backtrace capture, symbolized only when reported.
+//! - [`exit`]: the steps that run at process exit, registered by the layers above.
+//! - [`sink`]: the trace file: per-thread rings, a flusher.
+//! - [`meta`]: the per-object metadata every primitive carries (id, creation site, name).
+//! - [`global`]: the shared detector state and the thread registry, touched only to learn something new.
+//! - [`reporter`]: prints reports off the thread that found them.
 //! - [`react`]: what happens to a finding: panic, warn or nothing.
-//! - [`reporter`]: prints warnings off the thread that found them.
-//! - [`record`]: the trace file: per-thread rings, a flusher, exit hooks.
-//! - [`stack`]: backtrace capture, resolved only when reported.
+//! - [`local`]: the per-thread state: held stack, chain cache, streak; a thread's end.
+//! - [`wait`]: sliced blocking waits, where deadlocks and stalls are found.
+//! - [`heuristics`]: livelock streaks, blocking while holding.
+//! - [`hooks`]: the entry points the primitives call.
 
 pub(crate) mod config;
+pub(crate) mod exit;
 pub(crate) mod global;
 pub(crate) mod heuristics;
 pub(crate) mod hooks;
@@ -21,7 +28,7 @@ pub(crate) mod local;
 pub(crate) mod meta;
 pub(crate) mod procs;
 pub(crate) mod react;
-pub(crate) mod record;
 pub(crate) mod reporter;
+pub(crate) mod sink;
 pub(crate) mod stack;
 pub(crate) mod wait;

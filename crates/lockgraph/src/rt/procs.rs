@@ -22,6 +22,22 @@
 //! Elsewhere than Linux, unknown threads cannot be inspected and are not
 //! counted.
 
+/// Kernel ids of the runtime's own threads (the trace flusher, the
+/// reporter): never threads that might end a stall.
+static OWN: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
+
+/// The calling thread is one of the runtime's own.
+pub(crate) fn register_own() {
+    if let Ok(mut own) = OWN.lock() {
+        own.push(current_tid());
+    }
+}
+
+/// The kernel ids of the runtime's own threads.
+pub(crate) fn own_tids() -> Vec<i64> {
+    OWN.lock().map(|o| o.clone()).unwrap_or_default()
+}
+
 /// The calling thread's kernel id (0 where there is none to get).
 pub(crate) fn current_tid() -> i64 {
     #[cfg(target_os = "linux")]

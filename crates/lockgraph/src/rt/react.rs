@@ -29,8 +29,8 @@ pub(crate) fn handle(mut f: Finding, fatal: bool) -> Option<String> {
             )
         });
     }
-    if super::record::recording() {
-        super::record::finding_record(&f);
+    if super::sink::recording() {
+        super::sink::finding_record(&f);
     }
     if reaction == OnFinding::Off {
         return None;
@@ -73,8 +73,8 @@ pub(crate) fn report_at_exit(mut f: Finding) {
     if !first {
         return;
     }
-    if super::record::recording() {
-        super::record::finding_record(&f);
+    if super::sink::recording() {
+        super::sink::finding_record(&f);
     }
     if config::on_finding() == OnFinding::Off {
         return;
@@ -113,14 +113,4 @@ pub fn take_findings() -> Vec<Finding> {
         f.resolve_stacks();
     }
     all
-}
-
-/// The locks the current thread holds right now, oldest first: what the
-/// detector believes, for tests and debugging.
-pub fn held_locks() -> Vec<lockgraph_detect::ObjectInfo> {
-    super::local::with(|l| {
-        l.drain_pending();
-        l.held_infos()
-    })
-    .unwrap_or_default()
 }

@@ -40,6 +40,9 @@ pub(crate) fn print(f: Finding) {
             .name("lockgraph-reporter".to_owned())
             .spawn(run);
         s.inline = spawned.is_err();
+        if !s.inline {
+            super::exit::register(super::exit::Stage::Reports, drain_at_exit);
+        }
     }
     if s.inline {
         drop(s);
@@ -56,10 +59,7 @@ fn write(mut f: Finding) {
 
 fn run() {
     // The runtime's own thread: never a thread that might end a stall.
-    super::global::GLOBAL
-        .lock()
-        .own_tids
-        .push(super::procs::current_tid());
+    super::procs::register_own();
     let (lock, cv) = &*STATE;
     let mut s = lock.lock();
     loop {
@@ -75,6 +75,11 @@ fn run() {
             None => cv.wait(&mut s),
         }
     }
+}
+
+/// At process exit: what is queued is printed before the process goes.
+fn drain_at_exit() {
+    drain(Duration::from_secs(2));
 }
 
 /// Waits (at most `limit`) until every finding handed over is printed: at

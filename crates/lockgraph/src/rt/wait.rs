@@ -13,7 +13,7 @@ use super::config;
 use super::global::{Found, GLOBAL};
 use super::local::{self, Loc};
 use super::react;
-use super::record;
+use super::sink;
 use super::stack;
 
 /// How long a blocked thread waits before it checks whether it is deadlocked.
@@ -107,6 +107,7 @@ pub(crate) fn wait_sliced(
     };
     g.add_waiter(waiter, infos);
     drop(g);
+    super::exit::register(super::exit::Stage::Blocked, blocked_at_exit);
     /// Leaves the table of blocked threads however the wait ends, a panic
     /// of the slice included (removing twice is harmless).
     struct Registered(lockgraph_detect::ThreadId);
@@ -186,8 +187,8 @@ pub(crate) fn wait_sliced(
         if let Some((waited, unknown)) = waited_for {
             f.notes.push(unknown_note(waited, &unknown));
         }
-        if record::recording() {
-            record::deadlock_record(&waiters);
+        if sink::recording() {
+            sink::deadlock_record(&waiters);
         }
         // Only this thread's stack can be captured, here and now.
         if let Some(step) = f.evidence.iter_mut().rev().find(|s| s.thread == me) {
@@ -262,8 +263,8 @@ fn timed_out_after_missed(me: lockgraph_detect::ThreadId) {
     {
         return;
     }
-    if record::recording() {
-        record::deadlock_record(&found.waiters);
+    if sink::recording() {
+        sink::deadlock_record(&found.waiters);
     }
     drop(g);
     // The wait is over: a report, never the end of the thread.
@@ -294,7 +295,7 @@ fn unknown_note(waited: Duration, unknown: &[super::procs::Unknown]) -> String {
 /// not a bug). Never panics: the process is ending, and a panic in an exit
 /// handler would abort it. Waits younger than one slice are not registered
 /// yet and go unseen here; the trace's replay still sees them.
-pub(crate) fn blocked_at_exit() {
+fn blocked_at_exit() {
     if !config::enabled() {
         return;
     }
@@ -304,8 +305,8 @@ pub(crate) fn blocked_at_exit() {
             "found at process exit: these threads were still blocked when the process ended"
                 .to_owned(),
         );
-        if record::recording() {
-            record::deadlock_record(&waiters);
+        if sink::recording() {
+            sink::deadlock_record(&waiters);
         }
         react::report_at_exit(f);
     }

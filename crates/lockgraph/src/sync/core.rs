@@ -149,7 +149,7 @@ impl<S> Core<S> {
         mut ready: impl FnMut(&mut S) -> Option<Done>,
     ) -> Option<Done> {
         use crate::rt::hooks::{self, Wait};
-        use crate::rt::record::at;
+        use crate::rt::sink::at;
         use lockgraph_detect::event::Outcome;
         use lockgraph_detect::waitfor::WaitOn;
         use lockgraph_detect::{Event, Mode, ObjectId, ThreadId};
@@ -240,7 +240,7 @@ impl<S> Core<S> {
                 object: self.meta.id(),
                 how,
                 woken,
-                site: crate::rt::record::at(site),
+                site: crate::rt::sink::at(site),
             });
         }
     }
@@ -277,7 +277,7 @@ pub(crate) fn passed(core_id: &dyn Fn() -> u64, site: Loc) {
         crate::rt::hooks::note(lockgraph_detect::Event::Unblock {
             object: core_id(),
             outcome: lockgraph_detect::event::Outcome::Ok,
-            site: crate::rt::record::at(site),
+            site: crate::rt::sink::at(site),
         });
     }
     let _ = (core_id, site);

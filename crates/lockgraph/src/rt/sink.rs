@@ -1,4 +1,4 @@
-//! Recording: every event of the instrumented primitives to a trace file, off the hot path.
+//! The trace sink: every event of the instrumented primitives to a trace file, off the hot path.
 //!
 //! `LOCKGRAPH_TRACE=path` (or [`record_to`](crate::record_to)) turns it on.
 //! A path that is a directory (or ends in `/`) gets one file per process,
@@ -244,8 +244,7 @@ pub(crate) fn start(path: &Path) -> io::Result<PathBuf> {
     std::thread::Builder::new()
         .name("lockgraph-trace-flusher".into())
         .spawn(|| {
-            let me = super::procs::current_tid();
-            super::global::GLOBAL.lock().own_tids.push(me);
+            super::procs::register_own();
             loop {
                 std::thread::sleep(FLUSH_EVERY);
                 flush();
@@ -254,21 +253,9 @@ pub(crate) fn start(path: &Path) -> io::Result<PathBuf> {
     Ok(file_path)
 }
 
-/// At process exit: the exiting thread ends (its leaks are reported, its
-/// exit recorded; the main thread's thread-locals are never destroyed),
-/// threads still blocked in a wait nothing could end are reported, then the
-/// trace is flushed.
-extern "C" fn at_exit() {
-    // glibc runs the exiting thread's thread-local destructors before the
-    // atexit handlers, so its `Local` has usually ended already.
-    super::local::with(|l| {
-        l.end();
-        // The exiting thread's own counts live in its thread-local state.
-        l.publish_pending();
-    });
-    super::wait::blocked_at_exit();
-    // Warnings still queued for printing are printed before the process goes.
-    super::reporter::drain(std::time::Duration::from_secs(2));
+/// At process exit, after every other step (see [`super::exit`]): the
+/// trace gets the process's exit and is flushed.
+fn trace_at_exit() {
     process_exit_record();
     flush();
 }
@@ -284,19 +271,8 @@ fn process_exit_record() {
     }
 }
 
-/// Registers [`at_exit`] once per process.
-pub(crate) fn install_at_exit() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Safety: registering a plain extern "C" function with atexit is always sound.
-        unsafe {
-            libc::atexit(at_exit);
-        }
-    });
-}
-
 fn install_exit_hooks() {
-    install_at_exit();
+    super::exit::register(super::exit::Stage::Trace, trace_at_exit);
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         previous(info);
