@@ -200,16 +200,25 @@ fn child(body: impl FnOnce()) -> ! {
 fn parent(name: &str, opts: Options) -> Outcome {
     let exe = std::env::current_exe().expect("test binary path");
     let mut cmd = Command::new(exe);
-    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, name)
-        .env_remove("LOCKGRAPH_ON_FINDING")
-        .env_remove("LOCKGRAPH")
-        // A scenario records only where `trace_dir` says: its deliberate
-        // bugs must not land in an outer CI gate's traces.
-        .env_remove("LOCKGRAPH_TRACE")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    // `--include-ignored`: the parent of an `#[ignore]`d scenario runs only
+    // when asked (`cargo test -- --ignored`), and its child must then run
+    // the body, not skip it as ignored.
+    cmd.args([
+        name,
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+        "--include-ignored",
+    ])
+    .env(CHILD_ENV, name)
+    .env_remove("LOCKGRAPH_ON_FINDING")
+    .env_remove("LOCKGRAPH")
+    // A scenario records only where `trace_dir` says: its deliberate
+    // bugs must not land in an outer CI gate's traces.
+    .env_remove("LOCKGRAPH_TRACE")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     for (k, v) in &opts.env {
         cmd.env(k, v);
     }
