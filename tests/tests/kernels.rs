@@ -1466,22 +1466,22 @@ scenario! {
 
 // ---------------------------------------------------------------------------
 // Findings: what lockgraph got wrong on these kernels, as minimal
-// reproductions of the right report. Ignored until fixed (run with
-// `-- --ignored`); F2 is the ignored K12 above.
+// reproductions of the right report. F1 is fixed (a thread's own
+// notification no longer marks its own wait). F2 (the ignored K12 above)
+// and F3 are ignored until fixed (run with `-- --ignored`).
 // ---------------------------------------------------------------------------
 
 scenario! {
-    // F1. A thread's own notify marks its own later wait. Thread "a" holds
-    // L, notifies the condvar (nobody waits yet), then waits on it with a
-    // predicate; main blocks on L. That is a deadlock across a lock and a
-    // condvar, as K10 is with one condvar per direction. lockgraph reports a
-    // missed_notification instead ("then waited ... for a notification that
-    // already happened"), naming only "a", not L or main, and its fix note
-    // asks for the predicate the code already has. Channels and queues built
+    // F1 (fixed). A thread's own notify marked its own later wait. Thread
+    // "a" holds L, notifies the condvar (nobody waits yet), then waits on it
+    // with a predicate; main blocks on L. That is a deadlock across a lock
+    // and a condvar, as K10 is with one condvar per direction. lockgraph
+    // reported a missed_notification instead ("then waited ... for a
+    // notification that already happened"), naming only "a", not L or main,
+    // and its fix note asked for the predicate the code already has. Channels and queues built
     // on one condvar with `notify_all` (the usual Go `sync.Cond` shape, and
     // K10 with a single condvar) hit this whenever the sender's notify finds
     // no receiver waiting.
-    #[ignore = "F1: a thread's own notify marks its own wait as a missed notification"]
     fn finding_f1_own_notify_then_wait_holding_the_lock_others_need_is_deadlock() {
         let l = Arc::new(Mutex::named("L", ()));
         let pair = Arc::new((Mutex::named("m", 0u32), Condvar::named("cv")));

@@ -376,7 +376,7 @@ impl Replay<'_> {
         // else what file order says (traces written before `missed`).
         let missed = match self.thread(t).missed_next.take() {
             Some((obj, s, by)) if obj == o => Some((s, by)),
-            _ => self.mark(o),
+            _ => self.mark(o, t),
         };
         let blocked = |on: WaitOn, mode: Mode, timed: bool| Blocked {
             object: o,
@@ -699,12 +699,13 @@ impl Replay<'_> {
         }
     }
 
-    /// The missed-notification mark a wait on `o` beginning now carries.
-    fn mark(&self, o: u64) -> Option<(u64, u64)> {
+    /// The missed-notification mark a wait of thread `t` on `o` beginning
+    /// now carries.
+    fn mark(&self, o: u64, t: u64) -> Option<(u64, u64)> {
         self.notify_marks
             .get(&o)
-            .and_then(NotifyMark::mark)
-            .or_else(|| self.set_marks.get(&o).and_then(SetMark::mark))
+            .and_then(|m| m.mark_for(t))
+            .or_else(|| self.set_marks.get(&o).and_then(|m| m.mark_for(t)))
     }
 
     /// A blocking acquisition: the self-wait check, then what it teaches the graphs.

@@ -259,6 +259,13 @@ impl<S: Copy> NotifyMark<S> {
     pub fn mark(&self) -> Option<(S, u64)> {
         self.lost
     }
+
+    /// The mark a wait of thread `waiter` beginning now carries. A thread's
+    /// own notification was never meant for its own later wait (a queue on
+    /// one condvar whose sender then waits for room): it marks nothing.
+    pub fn mark_for(&self, waiter: u64) -> Option<(S, u64)> {
+        self.lost.filter(|&(_, by)| by != waiter)
+    }
 }
 
 /// An event's mark: a `set` that was cleared before any waiter saw it.
@@ -301,6 +308,12 @@ impl<S: Copy> SetMark<S> {
     /// The mark a wait beginning now carries.
     pub fn mark(&self) -> Option<(S, u64)> {
         self.lost
+    }
+
+    /// The mark a wait of thread `waiter` beginning now carries: none for
+    /// its own set and clear.
+    pub fn mark_for(&self, waiter: u64) -> Option<(S, u64)> {
+        self.lost.filter(|&(_, by)| by != waiter)
     }
 }
 
@@ -476,6 +489,8 @@ mod tests {
         let mut n: NotifyMark<u32> = NotifyMark::new();
         n.notified(0, 5, 1);
         assert_eq!(n.mark(), Some((5, 1)));
+        assert_eq!(n.mark_for(1), None, "not a thread's own notification");
+        assert_eq!(n.mark_for(3), Some((5, 1)));
         n.notified(1, 6, 2);
         assert_eq!(n.mark(), None, "a notification that woke someone clears it");
         let mut e: SetMark<u32> = SetMark::new();

@@ -143,7 +143,7 @@ mod imp {
         #[inline(always)]
         pub(crate) fn cleared(&mut self) {}
         #[inline(always)]
-        pub(crate) fn mark(&self) -> Option<(Loc, u64)> {
+        pub(crate) fn mark_for(&self, _: u64) -> Option<(Loc, u64)> {
             None
         }
     }

@@ -390,7 +390,9 @@ impl Condvar {
         // called `process::exit`) ends with the wait.
         hooks::release(raw.meta());
         let missed = if self.has_lost.load(std::sync::atomic::Ordering::Acquire) {
-            self.lost.lock().mark()
+            self.lost
+                .lock()
+                .mark_for(crate::rt::hooks::current_thread_id())
         } else {
             None
         };

@@ -124,7 +124,7 @@ impl Event {
         }
         let sets = s.sets;
         s.waiting += 1;
-        let missed = s.mark.mark();
+        let missed = s.mark.mark_for(me());
         let done = self
             .core
             .wait_missing(&mut s, site, deadline, Waker::Anyone, missed, |f| {
