@@ -154,7 +154,7 @@ macro_rules! instrumented_raw_mutex {
                     None => hooks::acquire(
                         &self.meta,
                         self.mode(),
-                        Location::caller(),
+                        hooks::relock_site(&self.meta, Location::caller()),
                         &MutexOps(self.pl()),
                         Then::Relock,
                     ),
@@ -408,7 +408,13 @@ impl RawRwLock {
         };
         match wrapper_site() {
             Some(site) => hooks::acquire(&self.meta, mode, site, &ops, Then::Push),
-            None => hooks::acquire(&self.meta, mode, caller, &ops, Then::Relock),
+            None => hooks::acquire(
+                &self.meta,
+                mode,
+                hooks::relock_site(&self.meta, caller),
+                &ops,
+                Then::Relock,
+            ),
         }
     }
 

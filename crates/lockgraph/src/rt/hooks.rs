@@ -355,6 +355,16 @@ pub(crate) fn bump<L: LockOps>(
     acquire(meta, mode, site, ops, Then::Relock);
 }
 
+/// The site a re-lock of `meta` for a guard that still exists is reported
+/// at: where that guard's lock had been acquired, if this thread released
+/// it lately (lock_api's `MutexGuard::unlocked` releases, runs the
+/// closure, takes the lock back), else `caller`.
+pub(crate) fn relock_site(meta: &Meta, caller: Loc) -> Loc {
+    meta.id_if_assigned()
+        .and_then(|id| local::with(|l| l.released_site(id)).flatten())
+        .unwrap_or(caller)
+}
+
 /// A successful non-blocking (or timed) acquisition: joins the held set, adds no edge.
 #[inline]
 pub(crate) fn acquired_without_blocking(meta: &Meta, mode: Mode, site: Loc) {

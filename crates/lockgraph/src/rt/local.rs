@@ -64,6 +64,8 @@ pub(crate) fn info(h: &Held) -> lockgraph_detect::ObjectInfo {
 }
 
 const CACHE_SLOTS: usize = 4096;
+/// How many releases a thread remembers the acquisition site of.
+const RELEASED: usize = 4;
 const PROBES: usize = 4;
 
 /// The state of one thread.
@@ -86,6 +88,12 @@ pub(crate) struct Local {
     rec_off: bool,
     /// Scratch space for the slow path's list of held locks.
     pub(crate) scratch: Vec<HeldLock>,
+    /// The latest releases: (lock, where it had been acquired), newest at
+    /// `released_at`. lock_api takes a lock back for a guard that still
+    /// exists (`MutexGuard::unlocked`) without the caller's site; this
+    /// names the guard's own acquisition site instead of lock_api's source.
+    released: [(u64, Option<Loc>); RELEASED],
+    released_at: usize,
     /// Run-length compression of recorded events.
     comp: Compress,
 }
@@ -118,7 +126,7 @@ const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { ended: false, streak: None, held: HeldStack::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
+        RefCell::new(Local { ended: false, streak: None, held: HeldStack::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), released: [(0, None); RELEASED], released_at: 0, comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
     };
 }
 
@@ -420,7 +428,18 @@ impl Local {
     /// Forgets the most recent entry for `id`. `Some(in_graph)` if found.
     #[inline]
     pub(crate) fn remove(&mut self, id: u64) -> Option<bool> {
-        self.held.remove(id).map(|h| h.extra.in_graph)
+        let h = self.held.remove(id)?;
+        self.released_at = (self.released_at + 1) % RELEASED;
+        self.released[self.released_at] = (id, Some(h.extra.site));
+        Some(h.extra.in_graph)
+    }
+
+    /// Where lock `id` had been acquired, if this thread released it lately.
+    pub(crate) fn released_site(&self, id: u64) -> Option<Loc> {
+        (0..RELEASED)
+            .map(|k| self.released[(self.released_at + RELEASED - k) % RELEASED])
+            .find(|&(o, _)| o == id)
+            .and_then(|(_, site)| site)
     }
 
     /// Changes the mode of the most recent entry for `id` (upgrade, downgrade).
