@@ -172,16 +172,12 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     }
 
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = args
+    let written = args
         .format
         .write(&doc, &mut stdout)
-        .and_then(|()| stdout.flush())
-    {
-        // What `print!` does, and did here: a closed stdout (a broken pipe)
-        // panics, which exits 101.
-        panic!("failed printing to stdout: {e}");
-    }
+        .and_then(|()| stdout.flush());
     drop(stdout);
+    crate::exit::written(written)?;
     for s in &doc.stale_baseline {
         eprintln!(
             "lockgraph: warning: baseline entry {} ({}) matched no finding: remove it from {}",

@@ -71,15 +71,24 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Kinds => {
-            for k in Kind::ALL {
-                println!(
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let written = Kind::ALL.iter().try_for_each(|k| {
+                writeln!(
+                    out,
                     "{:<24} {:<8} {}",
                     k.as_str(),
                     k.default_severity().as_str(),
                     k.describe()
-                );
+                )
+            });
+            match exit::written(written.and_then(|()| out.flush())) {
+                Ok(()) => ExitCode::from(exit::CLEAN),
+                Err(e) => {
+                    eprintln!("lockgraph: error: {e:#}");
+                    ExitCode::from(exit::UNUSABLE)
+                }
             }
-            ExitCode::from(exit::CLEAN)
         }
         Command::Analyze(args) => match analyze::run(&args) {
             Ok(code) => ExitCode::from(code),

@@ -311,3 +311,42 @@ fn a_baseline_accepts_by_fingerprint_and_reports_stale_entries() {
     ]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `lockgraph analyze ... | head`: the reader goes away mid-report. The rest
+/// is not written, nothing panics, and the exit code is still the verdict.
+#[test]
+fn a_reader_that_goes_away_is_no_error_and_the_exit_code_is_the_verdict() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // About 100 KB of JSON: more than a pipe holds, so the writer is
+    // still writing when the read end closes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lockgraph"))
+        .args([
+            "analyze",
+            "--no-baseline",
+            "fixtures/scenarios/",
+            "--format",
+            "json",
+        ])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run lockgraph");
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("the report starts");
+    // The read end is closed here, as `head` closes it.
+    let out = child.wait_with_output().expect("exits");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the fixtures hold findings: the verdict is 1 whatever the reader did; stderr:\n{stderr}"
+    );
+}
