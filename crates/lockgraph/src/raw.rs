@@ -7,6 +7,7 @@
 
 use std::cell::Cell;
 use std::panic::Location;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use lock_api::{
@@ -299,6 +300,7 @@ where
 pub struct RawRwLock {
     inner: parking_lot::RawRwLock,
     meta: Meta,
+    gate: WriterGate,
 }
 
 impl std::fmt::Debug for RawRwLock {
@@ -312,24 +314,102 @@ impl std::fmt::Debug for RawRwLock {
 struct RwOps<'a> {
     raw: &'a parking_lot::RawRwLock,
     mode: Mode,
+    gate: &'a WriterGate,
+}
+
+/// The writers blocked on an instrumented rwlock, and the readers held
+/// back behind them.
+///
+/// parking_lot queues a `read` (and an upgradable read) behind a writer
+/// that waits. A sliced writer leaves that queue between its slices (each
+/// `try_lock_exclusive_for` that times out clears the parked-writer bit and
+/// wakes the readers behind it), so without this a reader arriving while a
+/// writer waits could get in, and a read-write-read hang that happens under
+/// parking_lot would not happen under lockgraph. Readers that arrive while
+/// a writer waits here wait for the gate to open (parked on its address,
+/// in slices like any wait), as parking_lot would hold them.
+struct WriterGate {
+    waiting: AtomicU32,
+}
+
+impl WriterGate {
+    const fn new() -> Self {
+        WriterGate {
+            waiting: AtomicU32::new(0),
+        }
+    }
+
+    /// Whether a writer waits.
+    #[inline]
+    fn closed(&self) -> bool {
+        self.waiting.load(Ordering::Acquire) != 0
+    }
+
+    fn key(&self) -> usize {
+        &self.waiting as *const AtomicU32 as usize
+    }
+
+    /// A writer starts (`true`) or stops (`false`) waiting.
+    fn writer_waits(&self, waits: bool) {
+        if waits {
+            self.waiting.fetch_add(1, Ordering::AcqRel);
+        } else if self.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // Safety: the key is this gate's own address, which parking_lot
+            // uses for nothing else (it parks on the lock word's address).
+            unsafe {
+                parking_lot_core::unpark_all(self.key(), parking_lot_core::DEFAULT_UNPARK_TOKEN);
+            }
+        }
+    }
+
+    /// Waits until no writer waits or `deadline` passes; whether it opened.
+    fn wait_open(&self, deadline: Instant) -> bool {
+        while self.closed() {
+            // Safety: as in `writer_waits`; the validation closure only
+            // reads an atomic, and the callbacks do nothing.
+            let result = unsafe {
+                parking_lot_core::park(
+                    self.key(),
+                    || self.closed(),
+                    || {},
+                    |_, _| {},
+                    parking_lot_core::DEFAULT_PARK_TOKEN,
+                    Some(deadline),
+                )
+            };
+            if result == parking_lot_core::ParkResult::TimedOut {
+                return !self.closed();
+            }
+        }
+        true
+    }
 }
 
 impl LockOps for RwOps<'_> {
     #[inline]
     fn try_now(&self) -> bool {
         match self.mode {
-            Mode::Shared => self.raw.try_lock_shared(),
+            Mode::Shared => !self.gate.closed() && self.raw.try_lock_shared(),
             Mode::SharedRecursive => self.raw.try_lock_shared_recursive(),
-            Mode::Upgradable => self.raw.try_lock_upgradable(),
+            Mode::Upgradable => !self.gate.closed() && self.raw.try_lock_upgradable(),
             _ => self.raw.try_lock_exclusive(),
         }
     }
     fn wait(&self, d: Duration) -> bool {
         match self.mode {
-            Mode::Shared => self.raw.try_lock_shared_for(d),
+            Mode::Shared | Mode::Upgradable => {
+                let Some(deadline) = Instant::now().checked_add(d) else {
+                    return false;
+                };
+                self.until(deadline)
+            }
             Mode::SharedRecursive => self.raw.try_lock_shared_recursive_for(d),
-            Mode::Upgradable => self.raw.try_lock_upgradable_for(d),
             _ => self.raw.try_lock_exclusive_for(d),
+        }
+    }
+    fn blocking(&self, waits: bool) {
+        if self.mode == Mode::Exclusive {
+            self.gate.writer_waits(waits);
         }
     }
     fn lock(&self) {
@@ -352,8 +432,25 @@ impl LockOps for RwOps<'_> {
     }
 }
 
+impl RwOps<'_> {
+    /// Tries to acquire in `mode` until `deadline`, behind the writer gate
+    /// for a plain or upgradable read.
+    fn until(&self, deadline: Instant) -> bool {
+        match self.mode {
+            Mode::Shared => {
+                self.gate.wait_open(deadline) && self.raw.try_lock_shared_until(deadline)
+            }
+            Mode::Upgradable => {
+                self.gate.wait_open(deadline) && self.raw.try_lock_upgradable_until(deadline)
+            }
+            Mode::SharedRecursive => self.raw.try_lock_shared_recursive_until(deadline),
+            _ => self.raw.try_lock_exclusive_until(deadline),
+        }
+    }
+}
+
 /// Upgrading an upgradable lock this thread holds.
-struct UpgradeOps<'a>(&'a parking_lot::RawRwLock);
+struct UpgradeOps<'a>(&'a parking_lot::RawRwLock, &'a WriterGate);
 
 impl LockOps for UpgradeOps<'_> {
     fn try_now(&self) -> bool {
@@ -373,6 +470,10 @@ impl LockOps for UpgradeOps<'_> {
         // giving back only the upgrade keeps the guard the caller has valid.
         unsafe { self.0.downgrade_to_upgradable() }
     }
+    fn blocking(&self, waits: bool) {
+        // A waiting upgrade holds readers back as a waiting writer does.
+        self.1.writer_waits(waits);
+    }
 }
 
 impl RawRwLock {
@@ -380,32 +481,31 @@ impl RawRwLock {
         RawRwLock {
             inner: <parking_lot::RawRwLock as lock_api::RawRwLock>::INIT,
             meta: Meta::new(created, name, ObjectKind::RwLock),
+            gate: WriterGate::new(),
+        }
+    }
+
+    /// The raw operations of `mode` on this lock.
+    #[inline]
+    fn ops(&self, mode: Mode) -> RwOps<'_> {
+        RwOps {
+            raw: &self.inner,
+            mode,
+            gate: &self.gate,
         }
     }
 
     /// Acquires in `mode`, blocking, recording `site`.
     #[inline]
     pub(crate) fn lock_at(&self, mode: Mode, site: Loc) {
-        hooks::acquire(
-            &self.meta,
-            mode,
-            site,
-            &RwOps {
-                raw: &self.inner,
-                mode,
-            },
-            Then::Push,
-        );
+        hooks::acquire(&self.meta, mode, site, &self.ops(mode), Then::Push);
     }
 
     /// A blocking acquisition through lock_api: a wrapper's (with its
     /// site), or a re-lock for a guard that still exists (see [`wrapper_site`]).
     #[inline]
     fn lock_or_relock(&self, mode: Mode, caller: Loc) {
-        let ops = RwOps {
-            raw: &self.inner,
-            mode,
-        };
+        let ops = self.ops(mode);
         match wrapper_site() {
             Some(site) => hooks::acquire(&self.meta, mode, site, &ops, Then::Push),
             None => hooks::acquire(
@@ -421,19 +521,11 @@ impl RawRwLock {
     /// Tries to acquire in `mode` without blocking (`None`), or within a timeout.
     #[inline]
     pub(crate) fn try_lock_at(&self, mode: Mode, timeout: Option<Timeout>, site: Loc) -> bool {
-        let ops = RwOps {
-            raw: &self.inner,
-            mode,
-        };
+        let ops = self.ops(mode);
         let ok = match timeout {
             None => ops.try_now(),
             Some(Timeout::For(d)) => ops.wait(d),
-            Some(Timeout::Until(t)) => match mode {
-                Mode::Shared => self.inner.try_lock_shared_until(t),
-                Mode::SharedRecursive => self.inner.try_lock_shared_recursive_until(t),
-                Mode::Upgradable => self.inner.try_lock_upgradable_until(t),
-                _ => self.inner.try_lock_exclusive_until(t),
-            },
+            Some(Timeout::Until(t)) => ops.until(t),
         };
         if ok {
             hooks::acquired_without_blocking(&self.meta, mode, site);
@@ -525,6 +617,7 @@ unsafe impl lock_api::RawRwLockFair for RawRwLock {
             &RwOps {
                 raw,
                 mode: Mode::SharedRecursive,
+                gate: &self.gate,
             },
             // Safety: the caller holds a shared lock (lock_api's contract).
             || unsafe { raw.unlock_shared_fair() },
@@ -542,6 +635,7 @@ unsafe impl lock_api::RawRwLockFair for RawRwLock {
             &RwOps {
                 raw,
                 mode: Mode::Exclusive,
+                gate: &self.gate,
             },
             // Safety: the caller holds the exclusive lock (lock_api's contract).
             || unsafe { raw.unlock_exclusive_fair() },
@@ -655,7 +749,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
             &self.meta,
             Mode::Exclusive,
             self.upgrade_site(),
-            &UpgradeOps(&self.inner),
+            &UpgradeOps(&self.inner, &self.gate),
             Then::Upgrade,
         );
     }
@@ -687,6 +781,7 @@ unsafe impl lock_api::RawRwLockUpgradeFair for RawRwLock {
             &RwOps {
                 raw,
                 mode: Mode::Upgradable,
+                gate: &self.gate,
             },
             // Safety: the caller holds the upgradable lock (lock_api's contract).
             || unsafe { raw.unlock_upgradable_fair() },

@@ -313,3 +313,53 @@ fn a_cycle_closed_by_a_guards_unlocked_relock_leaves_the_lock_held_for_the_guard
     assert!(!c.is_locked() && !d.is_locked());
     assert!(held_names().is_empty(), "{:?}", held_names());
 }
+
+/// parking_lot queues a `read` behind a writer that waits. A sliced writer
+/// must not lose that place between its slices (bug kernel F2): a reader
+/// arriving long after the writer started waiting stays out until the
+/// writer had its turn.
+#[test]
+fn a_read_waits_behind_a_writer_that_waits_as_under_parking_lot() {
+    let l = Arc::new(RwLock::named("gate", 0u32));
+    let first = l.read();
+    let writer = {
+        let l = l.clone();
+        thread::spawn(move || {
+            *l.write() += 1;
+        })
+    };
+    // Several of the writer's 100 ms slices pass.
+    thread::sleep(Duration::from_millis(350));
+    // Many late readers over many of the writer's slices: between two
+    // slices parking_lot wakes the readers behind the writer, and without
+    // the gate one of them soon gets in.
+    let got_in = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let late: Vec<_> = (0..8)
+        .map(|_| {
+            let (l, got_in) = (l.clone(), got_in.clone());
+            thread::spawn(move || {
+                let g = l.read();
+                got_in.store(true, std::sync::atomic::Ordering::SeqCst);
+                *g
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(1200));
+    assert!(
+        !got_in.load(std::sync::atomic::Ordering::SeqCst),
+        "a read got in past the waiting writer"
+    );
+    assert!(
+        l.try_read().is_none(),
+        "try_read fails behind the writer too"
+    );
+    drop(first);
+    writer.join().unwrap();
+    for r in late {
+        assert_eq!(
+            r.join().unwrap(),
+            1,
+            "the writer had its turn, then the readers"
+        );
+    }
+}

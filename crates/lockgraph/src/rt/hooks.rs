@@ -40,6 +40,9 @@ pub(crate) trait LockOps {
     fn lock(&self);
     /// Releases what `try_now`/`wait`/`lock` acquired.
     fn unlock(&self);
+    /// The thread starts (`true`) or stops (`false`) a blocking wait for
+    /// the lock, slices included (an rwlock's writer holds readers back).
+    fn blocking(&self, _waits: bool) {}
 }
 
 /// What to do with the held stack once the lock is acquired.
@@ -316,6 +319,15 @@ fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, victim: bool) 
         missed: None,
         victim,
     };
+    /// Ends the blocking wait however it ends, a deadlock panic included.
+    struct Waiting<'a, L: LockOps>(&'a L);
+    impl<L: LockOps> Drop for Waiting<'_, L> {
+        fn drop(&mut self) {
+            self.0.blocking(false);
+        }
+    }
+    ops.blocking(true);
+    let _waiting = Waiting(ops);
     wait_sliced(&wait, &|| meta.info(), |d| ops.wait(d));
 }
 
