@@ -18,6 +18,7 @@
 //! - [`wait`]: sliced blocking waits, where deadlocks and stalls are found.
 //! - [`heuristics`]: livelock streaks, blocking while holding.
 //! - [`hooks`]: the entry points the primitives call.
+//! - [`sync`]: the sliced waits and signals of the primitives beyond locks.
 
 pub(crate) mod config;
 pub(crate) mod exit;
@@ -31,4 +32,5 @@ pub(crate) mod react;
 pub(crate) mod reporter;
 pub(crate) mod sink;
 pub(crate) mod stack;
+pub(crate) mod sync;
 pub(crate) mod wait;
