@@ -86,7 +86,7 @@ fn architecture_names_every_crate() {
 
 /// The runtime's modules, bottom to top (`crates/lockgraph/src/rt/mod.rs`
 /// says what each owns). A module may use only those before it.
-const RT_LAYERS: [&str; 14] = [
+const RT_LAYERS: [&str; 15] = [
     "config",
     "procs",
     "stack",
@@ -100,6 +100,7 @@ const RT_LAYERS: [&str; 14] = [
     "wait",
     "heuristics",
     "hooks",
+    "condvar",
     "sync",
 ];
 

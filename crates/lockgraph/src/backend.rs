@@ -112,7 +112,8 @@ mod imp {
     /// An event's missed-notification mark: detect's rule.
     pub(crate) type SetMark = lockgraph_detect::state::SetMark<super::Loc>;
 
-    use std::time::Duration;
+    use std::mem::ManuallyDrop;
+    use std::time::{Duration, Instant};
 
     use super::{Access, Blocking, Done, Kind, Loc, Signal, SitedMutex, Timeout, Waker};
     use crate::rt;
@@ -222,6 +223,51 @@ mod imp {
         /// The same object under another name.
         pub(crate) fn rename(&mut self, name: &'static str) {
             self.0.name = Some(name);
+        }
+    }
+
+    /// What the runtime keeps beside a condvar (`rt::condvar::State`).
+    pub(crate) struct CondvarState(rt::condvar::State);
+
+    impl CondvarState {
+        /// The state of a condvar made at `created`, optionally named.
+        pub(crate) const fn new(created: Loc, name: Option<&'static str>) -> Self {
+            CondvarState(rt::condvar::State::new(created, name))
+        }
+
+        /// `cv.notify_one()`, recorded, reaching a wait between two slices too.
+        #[inline]
+        pub(crate) fn notify_one(&self, cv: &parking_lot::Condvar, site: Loc) -> bool {
+            self.0.notify(false, site, || usize::from(cv.notify_one())) > 0
+        }
+
+        /// `cv.notify_all()`, recorded, reaching waits between two slices too.
+        #[inline]
+        pub(crate) fn notify_all(&self, cv: &parking_lot::Condvar, site: Loc) -> usize {
+            self.0.notify(true, site, || cv.notify_all())
+        }
+
+        /// Waits on `cv` with the mutex behind `guard` until notified or
+        /// `deadline`; returns whether it timed out. parking_lot's condvar
+        /// waits on the parking_lot mutex inside our raw mutex, through a
+        /// guard made for it and never dropped.
+        pub(crate) fn wait<T: ?Sized>(
+            &self,
+            cv: &parking_lot::Condvar,
+            guard: &mut lock_api::MutexGuard<'_, RawMutex, T>,
+            site: Loc,
+            deadline: Option<Instant>,
+        ) -> bool {
+            let mutex = lock_api::MutexGuard::mutex(guard);
+            // Safety: we only read the raw lock's metadata and its parking_lot mutex.
+            let raw = unsafe { mutex.raw() };
+            // Safety: this thread holds the lock (it has `guard`); the
+            // parking_lot guard stands in for it during the wait. Never
+            // dropped: on every path, including a panic that ends a
+            // deadlocked wait, `guard` stays the one that unlocks.
+            let mut pl_guard =
+                ManuallyDrop::new(unsafe { raw.parking_lot_mutex().make_guard_unchecked() });
+            self.0.wait(cv, &mut pl_guard, raw.meta(), site, deadline)
         }
     }
 
@@ -364,7 +410,7 @@ mod imp {
         }
     }
 
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use super::{Access, Blocking, Done, Kind, Loc, Signal, SitedMutex, Timeout};
     use lock_api::{
@@ -463,6 +509,43 @@ mod imp {
         pub(crate) fn rename(&mut self, _: &'static str) {}
     }
 
+    /// The plain twin of a condvar's runtime state: zero-sized; a wait is
+    /// parking_lot's own.
+    pub(crate) struct CondvarState;
+
+    impl CondvarState {
+        pub(crate) const fn new(_: Loc, _: Option<&'static str>) -> Self {
+            CondvarState
+        }
+
+        #[inline(always)]
+        pub(crate) fn notify_one(&self, cv: &parking_lot::Condvar, _: Loc) -> bool {
+            cv.notify_one()
+        }
+
+        #[inline(always)]
+        pub(crate) fn notify_all(&self, cv: &parking_lot::Condvar, _: Loc) -> usize {
+            cv.notify_all()
+        }
+
+        #[inline(always)]
+        pub(crate) fn wait<T: ?Sized>(
+            &self,
+            cv: &parking_lot::Condvar,
+            guard: &mut lock_api::MutexGuard<'_, RawMutex, T>,
+            _: Loc,
+            deadline: Option<Instant>,
+        ) -> bool {
+            match deadline {
+                Some(d) => cv.wait_until(guard, d).timed_out(),
+                None => {
+                    cv.wait(guard);
+                    false
+                }
+            }
+        }
+    }
+
     /// Detection never runs.
     #[inline(always)]
     pub(crate) const fn enabled() -> bool {
@@ -527,6 +610,6 @@ mod imp {
 pub(crate) use imp::{
     adopt_thread, block, current_thread_id, enabled, gave_permit, intern, join, once_self, passed,
     raw_fair_mutex, raw_mutex, raw_rwlock, rw_lock, rw_try, signal, sleeping, spawning,
-    took_permit, with_site, Meta, SetMark,
+    took_permit, with_site, CondvarState, Meta, SetMark,
 };
 pub use imp::{RawFairMutex, RawMutex, RawRwLock};

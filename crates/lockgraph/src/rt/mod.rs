@@ -18,8 +18,10 @@
 //! - [`wait`]: sliced blocking waits, where deadlocks and stalls are found.
 //! - [`heuristics`]: livelock streaks, blocking while holding.
 //! - [`hooks`]: the entry points the primitives call.
+//! - [`condvar`]: a condvar's ticket book, missed-notification mark and sliced wait.
 //! - [`sync`]: the sliced waits and signals of the primitives beyond locks.
 
+pub(crate) mod condvar;
 pub(crate) mod config;
 pub(crate) mod exit;
 pub(crate) mod global;
