@@ -2,7 +2,7 @@
 //!
 //! The primitives are written once against this module and call its facade
 //! unconditionally. Instrumented, the facade forwards to the runtime
-//! (`crate::rt`, through re-exports and thin adapters that map the
+//! (`rt`, declared here, through re-exports and thin adapters that map the
 //! crate-local types below to the detector's) and the raw locks are
 //! lockgraph's own. Plain, it is a no-op twin with the same signatures:
 //! `#[inline(always)]` empty functions, zero-sized metadata, ids of 0,
@@ -13,6 +13,19 @@
 
 use std::panic::Location;
 use std::time::{Duration, Instant};
+
+/// The runtime behind the instrumented primitives.
+#[cfg(feature = "instrument")]
+#[path = "rt/mod.rs"]
+mod rt;
+
+/// The instrumented raw locks.
+#[cfg(feature = "instrument")]
+#[path = "raw.rs"]
+mod raw;
+
+/// Whether this build instruments its locks.
+pub(crate) const INSTRUMENTED: bool = cfg!(feature = "instrument");
 
 pub(crate) type Loc = &'static Location<'static>;
 
@@ -112,19 +125,41 @@ mod imp {
     /// An event's missed-notification mark: detect's rule.
     pub(crate) type SetMark = lockgraph_detect::state::SetMark<super::Loc>;
 
+    /// The runtime's public API, re-exported at the crate root.
+    pub(crate) mod api {
+        pub use crate::backend::rt::config::{
+            on_finding, set_backtraces, set_enabled, set_on_finding, set_stall_grace, stall_grace,
+            OnFinding, DEFAULT_STALL_GRACE,
+        };
+        pub use crate::backend::rt::heuristics::progress;
+        pub use crate::backend::rt::hooks::held_locks;
+        pub use crate::backend::rt::react::{findings, take_findings};
+        pub use crate::backend::rt::sink::{flush as flush_trace, trace_path};
+        pub use lockgraph_detect::{Finding, Kind, ObjectInfo, Severity};
+
+        /// Starts recording every event of this process to `path` (a file, or a
+        /// directory that gets `<program>-<pid>.jsonl`), as `LOCKGRAPH_TRACE=path`
+        /// does; returns the file. Call it before the threads to record start:
+        /// threads that already used a lock keep not recording. Recording starts
+        /// once per process; later calls return the file already in use.
+        pub fn record_to(path: impl AsRef<std::path::Path>) -> std::io::Result<std::path::PathBuf> {
+            crate::backend::rt::sink::start(path.as_ref())
+        }
+    }
+
     use std::mem::ManuallyDrop;
     use std::time::{Duration, Instant};
 
+    use super::{raw, rt};
     use super::{Access, Blocking, Done, Kind, Loc, Signal, SitedMutex, Timeout, Waker};
-    use crate::rt;
     use lockgraph_detect::event::Outcome;
     use lockgraph_detect::trace::SignalKind;
     use lockgraph_detect::waitfor::WaitOn;
     use lockgraph_detect::{Mode, ObjectId, ObjectKind, ThreadId};
 
-    pub use crate::raw::{RawFairMutex, RawMutex, RawRwLock};
+    pub use super::raw::{RawFairMutex, RawMutex, RawRwLock};
 
-    pub(crate) use crate::raw::with_site;
+    pub(crate) use super::raw::with_site;
 
     pub(crate) const fn raw_mutex(
         site: Loc,
@@ -197,8 +232,8 @@ mod imp {
     #[inline]
     pub(crate) fn rw_try(raw: &RawRwLock, a: Access, timeout: Option<Timeout>, site: Loc) -> bool {
         let t = timeout.map(|t| match t {
-            Timeout::For(d) => crate::raw::Timeout::For(d),
-            Timeout::Until(i) => crate::raw::Timeout::Until(i),
+            Timeout::For(d) => raw::Timeout::For(d),
+            Timeout::Until(i) => raw::Timeout::Until(i),
         });
         raw.try_lock_at(mode(a), t, site)
     }
@@ -390,6 +425,16 @@ mod imp {
 
 #[cfg(not(feature = "instrument"))]
 mod imp {
+    /// The runtime's public API, re-exported at the crate root: of it, the
+    /// plain build keeps only what code may call unconditionally.
+    pub(crate) mod api {
+        /// Marks progress: a streak of failed lock attempts of this thread ends, so
+        /// a polling loop that does useful work between polls is not a `livelock`.
+        /// (Compiled out: does nothing.)
+        #[inline(always)]
+        pub fn progress() {}
+    }
+
     /// The plain twin of detect's `SetMark`: zero-sized, every method a no-op.
     #[derive(Clone, Copy, Debug, Default)]
     pub(crate) struct SetMark;
@@ -607,6 +652,7 @@ mod imp {
     }
 }
 
+pub(crate) use imp::api;
 pub(crate) use imp::{
     adopt_thread, block, current_thread_id, enabled, gave_permit, intern, join, once_self, passed,
     raw_fair_mutex, raw_mutex, raw_rwlock, rw_lock, rw_try, signal, sleeping, spawning,
