@@ -1,6 +1,7 @@
 //! House rules checked as a test: every Rust file opens with a `//!` line
-//! saying what it owns, the detector never depends on the runtime, and
-//! ARCHITECTURE.md names every crate.
+//! saying what it owns, the detector never depends on the runtime,
+//! ARCHITECTURE.md names every crate, the runtime's modules form a stack,
+//! and the `instrument` feature is named in `backend.rs` alone.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -84,9 +85,55 @@ fn architecture_names_every_crate() {
     }
 }
 
+/// Whether a source text names the `instrument` feature (in `cfg`,
+/// `cfg_attr` or `cfg!`), however it is spaced.
+fn names_the_feature(text: &str) -> bool {
+    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    squeezed.contains("feature=\"instrument\"")
+}
+
+/// The one switch: `crates/lockgraph/src/backend.rs` is the only file of
+/// the runtime crate's sources that names the `instrument` feature. Every
+/// primitive calls its facade unconditionally, so the plain and the
+/// instrumented build cannot drift apart file by file. The crate's tests,
+/// benches and examples may still gate on the feature.
+#[test]
+fn the_instrument_feature_is_named_in_the_backend_alone() {
+    let src = root().join("crates/lockgraph/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "found the sources: {}", files.len());
+    let switch = src.join("backend.rs");
+    let elsewhere: Vec<_> = files
+        .iter()
+        .filter(|f| **f != switch)
+        .filter(|f| names_the_feature(&fs::read_to_string(f).unwrap_or_default()))
+        .map(|f| f.strip_prefix(&src).unwrap_or(f).display().to_string())
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "the instrument feature is named outside src/backend.rs, the one switch (call its facade instead): {elsewhere:?}"
+    );
+    assert!(
+        names_the_feature(&fs::read_to_string(&switch).expect("src/backend.rs")),
+        "src/backend.rs no longer names the instrument feature: is it still the switch?"
+    );
+}
+
+#[test]
+fn the_feature_check_sees_any_spacing() {
+    assert!(names_the_feature("#[cfg(feature = \"instrument\")]"));
+    assert!(names_the_feature(
+        "#[cfg_attr(not(feature=\"instrument\"), allow(x))]"
+    ));
+    assert!(names_the_feature("cfg!(feature\n    = \"instrument\")"));
+    assert!(!names_the_feature("the `instrument` feature"));
+    assert!(!names_the_feature("#[cfg(feature = \"send_guard\")]"));
+}
+
 /// The runtime's modules, bottom to top (`crates/lockgraph/src/rt/mod.rs`
 /// says what each owns). A module may use only those before it.
-const RT_LAYERS: [&str; 13] = [
+const RT_LAYERS: [&str; 15] = [
     "config",
     "procs",
     "stack",
@@ -100,6 +147,8 @@ const RT_LAYERS: [&str; 13] = [
     "wait",
     "heuristics",
     "hooks",
+    "condvar",
+    "sync",
 ];
 
 /// The `rt` modules a source text names through `super::` (in paths and in

@@ -1,11 +1,31 @@
-//! The one switch between instrumented and plain builds (the `instrument` feature).
+//! The one switch between instrumented and plain builds (the `instrument` feature): the facade every primitive calls.
 //!
-//! The public wrappers are written once against this module. Instrumented,
-//! the raw locks are lockgraph's own; plain, they are parking_lot's and every
-//! hook compiles to nothing, so the guards are parking_lot's own types.
+//! The primitives are written once against this module and call its facade
+//! unconditionally. Instrumented, the facade forwards to the runtime
+//! (`rt`, declared here, through re-exports and thin adapters that map the
+//! crate-local types below to the detector's) and the raw locks are
+//! lockgraph's own. Plain, it is a no-op twin with the same signatures:
+//! `#[inline(always)]` empty functions, zero-sized metadata, ids of 0,
+//! [`enabled`] a constant `false`; the raw locks are parking_lot's, so the
+//! guards are parking_lot's own types. Where a primitive waits differently
+//! when instrumented, the instrumented wait lives in the runtime and is
+//! reached through here.
 
 use std::panic::Location;
 use std::time::{Duration, Instant};
+
+/// The runtime behind the instrumented primitives.
+#[cfg(feature = "instrument")]
+#[path = "rt/mod.rs"]
+mod rt;
+
+/// The instrumented raw locks.
+#[cfg(feature = "instrument")]
+#[path = "raw.rs"]
+mod raw;
+
+/// Whether this build instruments its locks.
+pub(crate) const INSTRUMENTED: bool = cfg!(feature = "instrument");
 
 pub(crate) type Loc = &'static Location<'static>;
 
@@ -36,17 +56,110 @@ pub(crate) trait SitedMutex {
     fn polled_busy(&self, site: Loc);
 }
 
+/// What kind of primitive beyond locks an object is ([`Meta::new`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kind {
+    Semaphore,
+    Event,
+    Barrier,
+    Latch,
+    Once,
+}
+
+/// How a wait on a primitive beyond locks ended, when it did not time out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Done {
+    /// What the thread waited for happened.
+    Ok,
+    /// The barrier broke.
+    Broken,
+}
+
+/// Who can end a wait on a primitive beyond locks.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Waker {
+    /// Any live thread (a permit released, an event set, a party arriving).
+    Anyone,
+    /// Only the thread with this runtime id (the thread running a once).
+    Thread(#[cfg_attr(not(feature = "instrument"), allow(dead_code))] u64),
+}
+
+/// What a signal on a primitive beyond locks did ([`signal`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Signal {
+    /// An event was set.
+    Set,
+    /// An event was cleared.
+    Clear,
+    /// A semaphore permit was given back.
+    Release,
+    /// A latch was counted down.
+    CountDown,
+    /// A party arrived at a barrier.
+    Arrive,
+    /// A barrier was aborted.
+    Abort,
+    /// A barrier was reset.
+    Reset,
+    /// A once finished running its closure.
+    Done,
+}
+
+/// A wait on a primitive beyond locks, as [`block`] needs it described.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "instrument"), allow(dead_code))]
+pub(crate) struct Blocking {
+    /// Where.
+    pub(crate) site: Loc,
+    /// When the wait gives up, if ever.
+    pub(crate) deadline: Option<Instant>,
+    /// Who can end it.
+    pub(crate) waker: Waker,
+    /// A notification nobody waited for, made before this wait began:
+    /// (site, runtime id of the thread that made it).
+    pub(crate) missed: Option<(Loc, u64)>,
+}
+
 #[cfg(feature = "instrument")]
 mod imp {
     /// An event's missed-notification mark: detect's rule.
     pub(crate) type SetMark = lockgraph_detect::state::SetMark<super::Loc>;
 
-    use super::{Access, Loc, SitedMutex, Timeout};
-    use lockgraph_detect::{Mode, ObjectKind};
+    /// The runtime's public API, re-exported at the crate root.
+    pub(crate) mod api {
+        pub use crate::backend::rt::config::{
+            on_finding, set_backtraces, set_enabled, set_on_finding, set_stall_grace, stall_grace,
+            OnFinding, DEFAULT_STALL_GRACE,
+        };
+        pub use crate::backend::rt::heuristics::progress;
+        pub use crate::backend::rt::hooks::held_locks;
+        pub use crate::backend::rt::react::{findings, take_findings};
+        pub use crate::backend::rt::sink::{flush as flush_trace, trace_path};
+        pub use lockgraph_detect::{Finding, Kind, ObjectInfo, Severity};
 
-    pub use crate::raw::{RawFairMutex, RawMutex, RawRwLock};
+        /// Starts recording every event of this process to `path` (a file, or a
+        /// directory that gets `<program>-<pid>.jsonl`), as `LOCKGRAPH_TRACE=path`
+        /// does; returns the file. Call it before the threads to record start:
+        /// threads that already used a lock keep not recording. Recording starts
+        /// once per process; later calls return the file already in use.
+        pub fn record_to(path: impl AsRef<std::path::Path>) -> std::io::Result<std::path::PathBuf> {
+            crate::backend::rt::sink::start(path.as_ref())
+        }
+    }
 
-    pub(crate) use crate::raw::with_site;
+    use std::mem::ManuallyDrop;
+    use std::time::{Duration, Instant};
+
+    use super::{raw, rt};
+    use super::{Access, Blocking, Done, Kind, Loc, Signal, SitedMutex, Timeout, Waker};
+    use lockgraph_detect::event::Outcome;
+    use lockgraph_detect::trace::SignalKind;
+    use lockgraph_detect::waitfor::WaitOn;
+    use lockgraph_detect::{Mode, ObjectId, ObjectKind, ThreadId};
+
+    pub use super::raw::{RawFairMutex, RawMutex, RawRwLock};
+
+    pub(crate) use super::raw::with_site;
 
     pub(crate) const fn raw_mutex(
         site: Loc,
@@ -73,7 +186,7 @@ mod imp {
     }
 
     pub(crate) fn intern(name: &str) -> Option<&'static str> {
-        Some(crate::rt::meta::intern(name))
+        Some(rt::meta::intern(name))
     }
 
     fn mode(a: Access) -> Mode {
@@ -103,7 +216,7 @@ mod imp {
                 }
 
                 fn polled_busy(&self, site: Loc) {
-                    crate::rt::hooks::try_failed(self.meta(), Mode::Exclusive, site);
+                    rt::hooks::try_failed(self.meta(), Mode::Exclusive, site);
                 }
             }
         };
@@ -119,15 +232,209 @@ mod imp {
     #[inline]
     pub(crate) fn rw_try(raw: &RawRwLock, a: Access, timeout: Option<Timeout>, site: Loc) -> bool {
         let t = timeout.map(|t| match t {
-            Timeout::For(d) => crate::raw::Timeout::For(d),
-            Timeout::Until(i) => crate::raw::Timeout::Until(i),
+            Timeout::For(d) => raw::Timeout::For(d),
+            Timeout::Until(i) => raw::Timeout::Until(i),
         });
         raw.try_lock_at(mode(a), t, site)
+    }
+
+    /// An object's metadata: the runtime's, for a primitive beyond locks.
+    #[derive(Debug)]
+    pub(crate) struct Meta(rt::meta::Meta);
+
+    impl Meta {
+        /// The metadata of a `kind` made at `created`, optionally named.
+        pub(crate) const fn new(created: Loc, name: Option<&'static str>, kind: Kind) -> Self {
+            let kind = match kind {
+                Kind::Semaphore => ObjectKind::Semaphore,
+                Kind::Event => ObjectKind::Event,
+                Kind::Barrier => ObjectKind::Barrier,
+                Kind::Latch => ObjectKind::Latch,
+                Kind::Once => ObjectKind::Once,
+            };
+            Meta(rt::meta::Meta::new(created, name, kind))
+        }
+
+        /// The same object under another name.
+        pub(crate) fn rename(&mut self, name: &'static str) {
+            self.0.name = Some(name);
+        }
+    }
+
+    /// What the runtime keeps beside a condvar (`rt::condvar::State`).
+    pub(crate) struct CondvarState(rt::condvar::State);
+
+    impl CondvarState {
+        /// The state of a condvar made at `created`, optionally named.
+        pub(crate) const fn new(created: Loc, name: Option<&'static str>) -> Self {
+            CondvarState(rt::condvar::State::new(created, name))
+        }
+
+        /// `cv.notify_one()`, recorded, reaching a wait between two slices too.
+        #[inline]
+        pub(crate) fn notify_one(&self, cv: &parking_lot::Condvar, site: Loc) -> bool {
+            self.0.notify(false, site, || usize::from(cv.notify_one())) > 0
+        }
+
+        /// `cv.notify_all()`, recorded, reaching waits between two slices too.
+        #[inline]
+        pub(crate) fn notify_all(&self, cv: &parking_lot::Condvar, site: Loc) -> usize {
+            self.0.notify(true, site, || cv.notify_all())
+        }
+
+        /// Waits on `cv` with the mutex behind `guard` until notified or
+        /// `deadline`; returns whether it timed out. parking_lot's condvar
+        /// waits on the parking_lot mutex inside our raw mutex, through a
+        /// guard made for it and never dropped.
+        pub(crate) fn wait<T: ?Sized>(
+            &self,
+            cv: &parking_lot::Condvar,
+            guard: &mut lock_api::MutexGuard<'_, RawMutex, T>,
+            site: Loc,
+            deadline: Option<Instant>,
+        ) -> bool {
+            let mutex = lock_api::MutexGuard::mutex(guard);
+            // Safety: we only read the raw lock's metadata and its parking_lot mutex.
+            let raw = unsafe { mutex.raw() };
+            // Safety: this thread holds the lock (it has `guard`); the
+            // parking_lot guard stands in for it during the wait. Never
+            // dropped: on every path, including a panic that ends a
+            // deadlocked wait, `guard` stays the one that unlocks.
+            let mut pl_guard =
+                ManuallyDrop::new(unsafe { raw.parking_lot_mutex().make_guard_unchecked() });
+            self.0.wait(cv, &mut pl_guard, raw.meta(), site, deadline)
+        }
+    }
+
+    /// Whether detection runs (it can be switched off at run time).
+    #[inline]
+    pub(crate) fn enabled() -> bool {
+        rt::config::enabled()
+    }
+
+    /// The runtime's sliced wait on a primitive beyond locks (see
+    /// `rt::sync::block`); call it only when [`enabled`].
+    pub(crate) fn block<S>(
+        meta: &Meta,
+        cv: &parking_lot::Condvar,
+        guard: &mut parking_lot::MutexGuard<'_, S>,
+        how: Blocking,
+        mut ready: impl FnMut(&mut S) -> Option<Done>,
+    ) -> Option<Done> {
+        let wait = rt::hooks::Wait {
+            object: ObjectId(meta.0.id()),
+            on: match how.waker {
+                Waker::Anyone => WaitOn::Anyone,
+                Waker::Thread(t) => WaitOn::Thread(ThreadId(t)),
+            },
+            mode: Mode::Exclusive,
+            site: how.site,
+            deadline: how.deadline,
+            missed: how.missed,
+            victim: true,
+        };
+        let outcome = rt::sync::block(&meta.0, cv, guard, &wait, |s| {
+            ready(s).map(|d| match d {
+                Done::Ok => Outcome::Ok,
+                Done::Broken => Outcome::Broken,
+            })
+        });
+        match outcome {
+            Outcome::Ok => Some(Done::Ok),
+            Outcome::Broken => Some(Done::Broken),
+            Outcome::Timeout => None,
+        }
+    }
+
+    /// Records a signal: what `how` did, waking `woken` waiters.
+    pub(crate) fn signal(meta: &Meta, how: Signal, woken: u64, site: Loc) {
+        let how = match how {
+            Signal::Set => SignalKind::Set,
+            Signal::Clear => SignalKind::Clear,
+            Signal::Release => SignalKind::Release,
+            Signal::CountDown => SignalKind::CountDown,
+            Signal::Arrive => SignalKind::Arrive,
+            Signal::Abort => SignalKind::Abort,
+            Signal::Reset => SignalKind::Reset,
+            Signal::Done => SignalKind::Done,
+        };
+        rt::sync::signal(&meta.0, how, woken, site);
+    }
+
+    /// Records that a wait passed at once.
+    pub(crate) fn passed(meta: &Meta, site: Loc) {
+        rt::sync::passed(&meta.0, site);
+    }
+
+    /// The calling thread's runtime id (0 when detection is off).
+    pub(crate) fn current_thread_id() -> u64 {
+        rt::hooks::current_thread_id()
+    }
+
+    /// This thread took a permit of the semaphore `meta`.
+    pub(crate) fn took_permit(meta: &Meta, site: Loc) {
+        rt::hooks::took_permit(&meta.0, site);
+    }
+
+    /// This thread gave back a permit of the semaphore `meta`.
+    pub(crate) fn gave_permit(meta: &Meta, site: Loc) {
+        rt::hooks::gave_permit(&meta.0, site);
+    }
+
+    /// A thread calls the once `meta`, run by `owner`, from inside its own
+    /// closure: a `self_deadlock`, reported.
+    pub(crate) fn once_self(meta: &Meta, owner: u64, site: Loc) {
+        rt::hooks::once_self(&meta.0, owner, site);
+    }
+
+    /// A thread is about to be spawned from this one: its runtime id.
+    pub(crate) fn spawning(site: Loc) -> u64 {
+        rt::hooks::spawning(site)
+    }
+
+    /// First thing in a spawned thread: take the id the spawner chose.
+    pub(crate) fn adopt_thread(id: u64) {
+        rt::hooks::adopt_thread(id);
+    }
+
+    /// A sleep starts at `site`: recorded, and a warning if locks are held.
+    pub(crate) fn sleeping(site: Loc) {
+        rt::hooks::blocking(rt::hooks::BlockingOn::Sleep, site);
+    }
+
+    /// Joins `thread` (runtime id `child`, spawned at `spawned`) as a
+    /// blocking wait: a join of itself is a `self_deadlock`, and the wait
+    /// (`finished(d)` waits at most `d`) takes part in deadlock detection.
+    /// Returns once the thread has finished.
+    pub(crate) fn join(
+        child: u64,
+        thread: &std::thread::Thread,
+        spawned: Loc,
+        site: Loc,
+        finished: &dyn Fn(Duration) -> bool,
+    ) {
+        let is_self = thread.id() == std::thread::current().id();
+        rt::hooks::joining(child, is_self, site);
+        let name = thread.name().map(rt::meta::intern);
+        if !is_self {
+            rt::hooks::join_blocking(child, name, spawned, site);
+        }
+        rt::hooks::join_wait(child, name, spawned, site, finished);
     }
 }
 
 #[cfg(not(feature = "instrument"))]
 mod imp {
+    /// The runtime's public API, re-exported at the crate root: of it, the
+    /// plain build keeps only what code may call unconditionally.
+    pub(crate) mod api {
+        /// Marks progress: a streak of failed lock attempts of this thread ends, so
+        /// a polling loop that does useful work between polls is not a `livelock`.
+        /// (Compiled out: does nothing.)
+        #[inline(always)]
+        pub fn progress() {}
+    }
+
     /// The plain twin of detect's `SetMark`: zero-sized, every method a no-op.
     #[derive(Clone, Copy, Debug, Default)]
     pub(crate) struct SetMark;
@@ -148,7 +455,9 @@ mod imp {
         }
     }
 
-    use super::{Access, Loc, SitedMutex, Timeout};
+    use std::time::{Duration, Instant};
+
+    use super::{Access, Blocking, Done, Kind, Loc, Signal, SitedMutex, Timeout};
     use lock_api::{
         RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _,
         RawRwLockRecursiveTimed as _, RawRwLockTimed as _, RawRwLockUpgrade as _,
@@ -232,9 +541,121 @@ mod imp {
             (Access::Write, Some(Timeout::Until(t))) => raw.try_lock_exclusive_until(t),
         }
     }
+
+    /// The plain twin of an object's metadata: zero-sized.
+    #[derive(Debug)]
+    pub(crate) struct Meta;
+
+    impl Meta {
+        pub(crate) const fn new(_: Loc, _: Option<&'static str>, _: Kind) -> Self {
+            Meta
+        }
+        #[inline(always)]
+        pub(crate) fn rename(&mut self, _: &'static str) {}
+    }
+
+    /// The plain twin of a condvar's runtime state: zero-sized; a wait is
+    /// parking_lot's own.
+    pub(crate) struct CondvarState;
+
+    impl CondvarState {
+        pub(crate) const fn new(_: Loc, _: Option<&'static str>) -> Self {
+            CondvarState
+        }
+
+        #[inline(always)]
+        pub(crate) fn notify_one(&self, cv: &parking_lot::Condvar, _: Loc) -> bool {
+            cv.notify_one()
+        }
+
+        #[inline(always)]
+        pub(crate) fn notify_all(&self, cv: &parking_lot::Condvar, _: Loc) -> usize {
+            cv.notify_all()
+        }
+
+        #[inline(always)]
+        pub(crate) fn wait<T: ?Sized>(
+            &self,
+            cv: &parking_lot::Condvar,
+            guard: &mut lock_api::MutexGuard<'_, RawMutex, T>,
+            _: Loc,
+            deadline: Option<Instant>,
+        ) -> bool {
+            match deadline {
+                Some(d) => cv.wait_until(guard, d).timed_out(),
+                None => {
+                    cv.wait(guard);
+                    false
+                }
+            }
+        }
+    }
+
+    /// Detection never runs.
+    #[inline(always)]
+    pub(crate) const fn enabled() -> bool {
+        false
+    }
+
+    /// Never called ([`enabled`] is `false`): nothing to wait with.
+    #[inline(always)]
+    pub(crate) fn block<S>(
+        _: &Meta,
+        _: &parking_lot::Condvar,
+        _: &mut parking_lot::MutexGuard<'_, S>,
+        _: Blocking,
+        _: impl FnMut(&mut S) -> Option<Done>,
+    ) -> Option<Done> {
+        None
+    }
+
+    #[inline(always)]
+    pub(crate) fn signal(_: &Meta, _: Signal, _: u64, _: Loc) {}
+
+    #[inline(always)]
+    pub(crate) fn passed(_: &Meta, _: Loc) {}
+
+    #[inline(always)]
+    pub(crate) fn current_thread_id() -> u64 {
+        0
+    }
+
+    #[inline(always)]
+    pub(crate) fn took_permit(_: &Meta, _: Loc) {}
+
+    #[inline(always)]
+    pub(crate) fn gave_permit(_: &Meta, _: Loc) {}
+
+    #[inline(always)]
+    pub(crate) fn once_self(_: &Meta, _: u64, _: Loc) {}
+
+    #[inline(always)]
+    pub(crate) fn spawning(_: Loc) -> u64 {
+        0
+    }
+
+    #[inline(always)]
+    pub(crate) fn adopt_thread(_: u64) {}
+
+    #[inline(always)]
+    pub(crate) fn sleeping(_: Loc) {}
+
+    /// Nothing to do: `std`'s join does the waiting.
+    #[inline(always)]
+    pub(crate) fn join(
+        _: u64,
+        _: &std::thread::Thread,
+        _: Loc,
+        _: Loc,
+        _: &dyn Fn(Duration) -> bool,
+    ) {
+    }
 }
 
+pub(crate) use imp::api;
 pub(crate) use imp::{
-    intern, raw_fair_mutex, raw_mutex, raw_rwlock, rw_lock, rw_try, with_site, SetMark,
+    adopt_thread, block, current_thread_id, enabled, gave_permit, intern, join, once_self, passed,
+    raw_fair_mutex, raw_mutex, raw_rwlock, rw_lock, rw_try, signal, sleeping, spawning,
+    took_permit, with_site, CondvarState, Meta, SetMark,
 };
 pub use imp::{RawFairMutex, RawMutex, RawRwLock};

@@ -36,19 +36,20 @@
 //! - [`findings`], [`take_findings`], [`set_on_finding`], [`set_stall_grace`]:
 //!   the runtime's API.
 
+// The one switch: the only module that names the `instrument` feature. It
+// declares the runtime (`rt/`) and the instrumented raw locks (`raw.rs`),
+// which exist only in instrumented builds.
 mod backend;
 mod condvar;
 mod fair_mutex;
 mod mutex;
-#[cfg(feature = "instrument")]
-mod raw;
 mod remutex;
-#[cfg(feature = "instrument")]
-mod rt;
 mod rwlock;
 mod sync;
 pub mod thread;
 
+// The runtime's API: all of it when instrumented, `progress` (a no-op) when not.
+pub use backend::api::*;
 pub use backend::{RawFairMutex, RawMutex, RawRwLock};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard, MappedFairMutexGuard};
@@ -71,41 +72,8 @@ pub use sync::{
     Semaphore, SemaphorePermit, Timer,
 };
 
-#[cfg(feature = "instrument")]
-pub use lockgraph_detect::{Finding, Kind, ObjectInfo, Severity};
-#[cfg(feature = "instrument")]
-pub use rt::config::{
-    on_finding, set_backtraces, set_enabled, set_on_finding, set_stall_grace, stall_grace,
-    OnFinding, DEFAULT_STALL_GRACE,
-};
-#[cfg(feature = "instrument")]
-pub use rt::heuristics::progress;
-#[cfg(feature = "instrument")]
-pub use rt::hooks::held_locks;
-#[cfg(feature = "instrument")]
-pub use rt::react::{findings, take_findings};
-
-/// Marks progress: a streak of failed lock attempts of this thread ends, so
-/// a polling loop that does useful work between polls is not a `livelock`.
-/// (Compiled out: does nothing.)
-#[cfg(not(feature = "instrument"))]
-#[inline(always)]
-pub fn progress() {}
-#[cfg(feature = "instrument")]
-pub use rt::sink::{flush as flush_trace, trace_path};
-
-/// Starts recording every event of this process to `path` (a file, or a
-/// directory that gets `<program>-<pid>.jsonl`), as `LOCKGRAPH_TRACE=path`
-/// does; returns the file. Call it before the threads to record start:
-/// threads that already used a lock keep not recording. Recording starts
-/// once per process; later calls return the file already in use.
-#[cfg(feature = "instrument")]
-pub fn record_to(path: impl AsRef<std::path::Path>) -> std::io::Result<std::path::PathBuf> {
-    rt::sink::start(path.as_ref())
-}
-
 /// Whether this build instruments its locks (the `instrument` feature).
-pub const INSTRUMENTED: bool = cfg!(feature = "instrument");
+pub const INSTRUMENTED: bool = backend::INSTRUMENTED;
 
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

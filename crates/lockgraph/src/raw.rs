@@ -17,9 +17,9 @@ use lock_api::{
 };
 use lockgraph_detect::{Mode, ObjectKind};
 
-use crate::rt::hooks::{self, LockOps, Then};
-use crate::rt::local::Loc;
-use crate::rt::meta::Meta;
+use super::rt::hooks::{self, LockOps, Then};
+use super::rt::local::Loc;
+use super::rt::meta::Meta;
 
 thread_local! {
     /// The caller's site, for acquisitions that reach us through lock_api

@@ -9,6 +9,8 @@ use std::io;
 use std::panic::Location;
 use std::sync::Arc;
 
+use crate::backend;
+
 pub use std::thread::{
     current, panicking, park, park_timeout, yield_now, Result, Thread, ThreadId,
 };
@@ -17,8 +19,7 @@ pub use std::thread::{
 /// `blocking_while_holding` warning, and the sleep is recorded in traces.
 #[track_caller]
 pub fn sleep(dur: std::time::Duration) {
-    #[cfg(feature = "instrument")]
-    crate::rt::hooks::blocking(crate::rt::hooks::BlockingOn::Sleep, Location::caller());
+    backend::sleeping(Location::caller());
     std::thread::sleep(dur);
 }
 
@@ -29,11 +30,8 @@ pub fn sleep(dur: std::time::Duration) {
 #[derive(Debug)]
 pub struct JoinHandle<T> {
     inner: std::thread::JoinHandle<T>,
-    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
     id: u64,
-    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
     spawned: &'static Location<'static>,
-    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
     finished: Arc<Finished>,
 }
 
@@ -46,7 +44,6 @@ struct Finished {
 
 impl Finished {
     /// Waits at most `d`; returns whether the thread has finished.
-    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
     fn wait_for(&self, d: std::time::Duration) -> bool {
         let mut done = self.done.lock();
         if !*done {
@@ -71,21 +68,14 @@ impl<T> JoinHandle<T> {
     /// current thread is reported as a `self_deadlock`.
     #[track_caller]
     pub fn join(self) -> Result<T> {
-        #[cfg(feature = "instrument")]
-        {
-            let site = Location::caller();
-            let is_self = self.inner.thread().id() == current().id();
-            crate::rt::hooks::joining(self.id, is_self, site);
-            let name = self.inner.thread().name().map(crate::rt::meta::intern);
-            if !is_self {
-                crate::rt::hooks::join_blocking(self.id, name, self.spawned, site);
-            }
-            let finished = &self.finished;
-            crate::rt::hooks::join_wait(self.id, name, self.spawned, site, &|d| {
-                finished.wait_for(d)
-            });
-        }
-        let _ = Location::caller();
+        let finished = &self.finished;
+        backend::join(
+            self.id,
+            self.inner.thread(),
+            self.spawned,
+            Location::caller(),
+            &|d| finished.wait_for(d),
+        );
         self.inner.join()
     }
 
@@ -153,12 +143,12 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let id = spawn_id(site);
+        let id = backend::spawning(site);
         let finished = Arc::new(Finished::default());
         let mark = MarkFinished(finished.clone());
         let inner = self.inner.spawn(move || {
             let _mark = mark;
-            adopt(id);
+            backend::adopt_thread(id);
             f()
         })?;
         Ok(JoinHandle {
@@ -185,21 +175,3 @@ where
 {
     Builder::new().spawn(f).expect("failed to spawn thread")
 }
-
-#[cfg(feature = "instrument")]
-fn spawn_id(site: &'static Location<'static>) -> u64 {
-    crate::rt::hooks::spawning(site)
-}
-
-#[cfg(not(feature = "instrument"))]
-fn spawn_id(_: &'static Location<'static>) -> u64 {
-    0
-}
-
-#[cfg(feature = "instrument")]
-fn adopt(id: u64) {
-    crate::rt::hooks::adopt_thread(id);
-}
-
-#[cfg(not(feature = "instrument"))]
-fn adopt(_: u64) {}

@@ -3,7 +3,10 @@
 //! The modules form a stack: each uses only those listed above it
 //! (`tests/tests/tidy.rs` fails on an upward import). Settings and what the
 //! system says at the bottom; the state; then policy (reporting, run-time
-//! detection); the entry points the primitives call at the top.
+//! detection); the entry points the primitives call at the top, with the
+//! instrumented sides of the condvar and the `sync` primitives above them.
+//! Only instrumented builds have it; `src/backend.rs` declares it and is
+//! the one way in from the primitives.
 //!
 //! - [`config`]: environment and API settings, read once.
 //! - [`procs`]: what the kernel says about threads lockgraph does not know.
@@ -18,7 +21,10 @@
 //! - [`wait`]: sliced blocking waits, where deadlocks and stalls are found.
 //! - [`heuristics`]: livelock streaks, blocking while holding.
 //! - [`hooks`]: the entry points the primitives call.
+//! - [`condvar`]: a condvar's ticket book, missed-notification mark and sliced wait.
+//! - [`sync`]: the sliced waits and signals of the primitives beyond locks.
 
+pub(crate) mod condvar;
 pub(crate) mod config;
 pub(crate) mod exit;
 pub(crate) mod global;
@@ -31,4 +37,5 @@ pub(crate) mod react;
 pub(crate) mod reporter;
 pub(crate) mod sink;
 pub(crate) mod stack;
+pub(crate) mod sync;
 pub(crate) mod wait;

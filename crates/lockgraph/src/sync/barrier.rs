@@ -4,7 +4,7 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::time::{Duration, Instant};
 
-use super::core::{signal, Core, Done, Kind, Loc, Waker};
+use super::core::{Core, Done, Kind, Loc, Signal, Waker};
 
 /// The state behind a [`Barrier`].
 struct Round {
@@ -171,7 +171,7 @@ impl Barrier {
         s.arrived += 1;
         if s.arrived == self.parties {
             drop(s);
-            signal!(self.core, Arrive, 0, site);
+            self.core.signal(Signal::Arrive, 0, site);
             // The action runs without the state locked: it may look at the barrier.
             if let Some(action) = &self.action {
                 if let Err(p) = panic::catch_unwind(AssertUnwindSafe(action)) {
@@ -194,7 +194,7 @@ impl Barrier {
             });
         }
         drop(s);
-        signal!(self.core, Arrive, 0, site);
+        self.core.signal(Signal::Arrive, 0, site);
         // A party leaving by a panic (a deadlock report) breaks the barrier
         // for the rest. Made before the lock, so dropped after it.
         let guard = BreakOnUnwind(self);
@@ -233,7 +233,7 @@ impl Barrier {
         s.broken = true;
         let woken = self.core.wake_all();
         drop(s);
-        signal!(self.core, Abort, woken, site);
+        self.core.signal(Signal::Abort, woken as u64, site);
     }
 
     /// Breaks the barrier: every waiter, and every wait until [`Barrier::reset`], gets [`BrokenBarrier`].
@@ -256,7 +256,8 @@ impl Barrier {
         s.round += 1;
         let woken = self.core.wake_all();
         drop(s);
-        signal!(self.core, Reset, woken, Location::caller());
+        self.core
+            .signal(Signal::Reset, woken as u64, Location::caller());
     }
 
     /// Whether the barrier is broken.

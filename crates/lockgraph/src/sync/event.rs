@@ -4,7 +4,7 @@ use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
-use super::core::{me, passed, signal, Core, Done, Kind, Waker};
+use super::core::{me, Core, Done, Kind, Signal, Waker};
 use crate::backend::SetMark;
 
 /// The state behind an [`Event`].
@@ -80,7 +80,7 @@ impl Event {
         s.mark.set(site, me(), waiting > 0);
         self.core.wake_all();
         drop(s);
-        signal!(self.core, Set, waiting, site);
+        self.core.signal(Signal::Set, waiting as u64, site);
     }
 
     /// Clears the flag: later waits block until the next [`Event::set`].
@@ -92,7 +92,7 @@ impl Event {
         }
         s.set = false;
         drop(s);
-        signal!(self.core, Clear, 0, Location::caller());
+        self.core.signal(Signal::Clear, 0, Location::caller());
     }
 
     /// Whether the flag is set.
@@ -119,7 +119,7 @@ impl Event {
         if s.set {
             s.mark.saw();
             drop(s);
-            passed(&|| self.core.id(), site);
+            self.core.passed(site);
             return true;
         }
         let sets = s.sets;

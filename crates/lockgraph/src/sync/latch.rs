@@ -4,7 +4,7 @@ use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
-use super::core::{signal, Core, Done, Kind, Waker};
+use super::core::{Core, Done, Kind, Signal, Waker};
 
 /// A count-down latch: [`Latch::wait`] blocks until [`Latch::count_down`]
 /// has been called `count` times. Counting down at zero does nothing.
@@ -65,7 +65,8 @@ impl Latch {
             0
         };
         drop(s);
-        signal!(self.core, CountDown, woken, Location::caller());
+        self.core
+            .signal(Signal::CountDown, woken as u64, Location::caller());
     }
 
     /// How many count-downs are still needed.

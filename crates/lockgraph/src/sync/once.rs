@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use parking_lot::OnceState;
 
-use super::core::{signal, Core, Done, Kind, Loc, Waker};
+use super::core::{Core, Done, Kind, Loc, Signal, Waker};
+use crate::backend;
 
 const NEW: u8 = 0;
 const RUNNING: u8 = 1;
@@ -129,7 +130,7 @@ impl Once {
                 _ if s.owner == Some(me) => {
                     let owner = s.owner_id;
                     drop(s);
-                    self.waits_for_itself(site, owner);
+                    backend::once_self(&self.core.meta, owner, site);
                     s = self.core.state.lock();
                     // Reaction `off`: hang, as the program would have.
                     self.core
@@ -153,7 +154,7 @@ impl Once {
         };
         s.state = RUNNING;
         s.owner = Some(me);
-        s.owner_id = current_id();
+        s.owner_id = backend::current_thread_id();
         drop(s);
         let result = panic::catch_unwind(AssertUnwindSafe(|| f(found)));
         let mut s = self.core.state.lock();
@@ -164,29 +165,11 @@ impl Once {
         }
         let woken = self.core.wake_all();
         drop(s);
-        signal!(self.core, Done, woken, site);
+        self.core.signal(Signal::Done, woken as u64, site);
         if let Err(p) = result {
             panic::resume_unwind(p);
         }
     }
-
-    #[cfg(feature = "instrument")]
-    fn waits_for_itself(&self, site: Loc, owner: u64) {
-        crate::rt::hooks::once_self(&self.core.meta, owner, site);
-    }
-
-    #[cfg(not(feature = "instrument"))]
-    fn waits_for_itself(&self, _: Loc, _: u64) {}
-}
-
-#[cfg(feature = "instrument")]
-fn current_id() -> u64 {
-    crate::rt::hooks::current_thread_id()
-}
-
-#[cfg(not(feature = "instrument"))]
-fn current_id() -> u64 {
-    0
 }
 
 impl Default for Once {

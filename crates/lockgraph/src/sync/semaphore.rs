@@ -4,7 +4,8 @@ use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
-use super::core::{signal, Core, Done, Kind, Loc, Waker};
+use super::core::{Core, Done, Kind, Loc, Signal, Waker};
+use crate::backend;
 
 /// A counting semaphore: at most `permits` holders at once.
 ///
@@ -131,8 +132,7 @@ impl Semaphore {
     }
 
     fn permit(&self, site: Loc) -> SemaphorePermit<'_> {
-        #[cfg(feature = "instrument")]
-        crate::rt::hooks::took_permit(&self.core.meta, site);
+        backend::took_permit(&self.core.meta, site);
         SemaphorePermit { sem: self, site }
     }
 
@@ -153,12 +153,11 @@ impl Semaphore {
         }
         // Before the permit is there to take: a taker that ends at once
         // must already see that its permit was given back for it.
-        #[cfg(feature = "instrument")]
-        crate::rt::hooks::gave_permit(&self.core.meta, site);
+        backend::gave_permit(&self.core.meta, site);
         *s += 1;
         let woken = self.core.wake_one();
         drop(s);
-        signal!(self.core, Release, woken, site);
+        self.core.signal(Signal::Release, u64::from(woken), site);
         Ok(())
     }
 
@@ -186,7 +185,6 @@ impl fmt::Debug for Semaphore {
 #[must_use = "the permit is given back at once if not kept"]
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
-    #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
     site: Loc,
 }
 
