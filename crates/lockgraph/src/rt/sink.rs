@@ -101,6 +101,22 @@ impl Sink {
         id
     }
 
+    /// Held locks as a snapshot's `[object, site, mode]` triples.
+    fn held_triples(
+        &mut self,
+        held: &[lockgraph_detect::HeldLock],
+    ) -> Vec<(u64, u64, lockgraph_detect::Mode)> {
+        held.iter()
+            .map(|h| {
+                (
+                    h.object.0,
+                    self.site_id(&h.site.file, h.site.line, h.site.col),
+                    h.mode,
+                )
+            })
+            .collect()
+    }
+
     fn loc_id(&mut self, loc: &'static Location<'static>) -> u64 {
         self.site_id(loc.file(), loc.line(), loc.column())
     }
@@ -366,17 +382,7 @@ pub(crate) fn deadlock_record(cycle: &[Waiter]) {
                     .missed
                     .as_ref()
                     .map(|m| (s.site_id(&m.site.file, m.site.line, m.site.col), m.by.id.0)),
-                held: w
-                    .held
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.object.0,
-                            s.site_id(&h.site.file, h.site.line, h.site.col),
-                            h.mode,
-                        )
-                    })
-                    .collect(),
+                held: s.held_triples(&w.held),
             })
             .collect();
         s.drain_all();
@@ -399,17 +405,7 @@ pub(crate) fn livelock_record(spinners: &[lockgraph_detect::livelock::Spinner]) 
                     .iter()
                     .map(|(o, site, n)| (o.0, s.site_id(&site.file, site.line, site.col), *n))
                     .collect(),
-                held: sp
-                    .holds
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.object.0,
-                            s.site_id(&h.site.file, h.site.line, h.site.col),
-                            h.mode,
-                        )
-                    })
-                    .collect(),
+                held: s.held_triples(&sp.holds),
             })
             .collect();
         s.drain_all();
