@@ -539,13 +539,7 @@ impl Replay<'_> {
                 if let Some(h) = ts.held.remove(object) {
                     // Destroyed while this thread held it: a forgotten guard.
                     let thread = ts.info.clone();
-                    let f = hazard::lock_leak(
-                        &thread,
-                        &self.object(object),
-                        self.site(Some(h.extra)),
-                        Leak::Destroyed,
-                    );
-                    self.findings.push(f);
+                    self.leak(&thread, object, h.extra, Leak::Destroyed);
                 } else {
                     self.graph.remove_object(ObjectId(object));
                 }
@@ -587,13 +581,7 @@ impl Replay<'_> {
                     .extend(permits.into_iter().map(|(o, s)| (thread.clone(), o, s)));
                 self.leaked.extend(locks.into_iter().map(ObjectId));
                 for (obj, site) in held {
-                    let f = hazard::lock_leak(
-                        &thread,
-                        &self.object(obj),
-                        self.site(Some(site)),
-                        Leak::ThreadEnded,
-                    );
-                    self.findings.push(f);
+                    self.leak(&thread, obj, site, Leak::ThreadEnded);
                 }
             }
         }
@@ -630,6 +618,12 @@ impl Replay<'_> {
                 }
             }
         }
+    }
+
+    /// A `lock_leak` of `object`, taken at site id `site`.
+    fn leak(&mut self, thread: &ThreadInfo, object: u64, site: u64, how: Leak) {
+        let f = hazard::lock_leak(thread, &self.object(object), self.site(Some(site)), how);
+        self.findings.push(f);
     }
 
     /// Held entries as the analyses take them.
@@ -891,13 +885,7 @@ impl Replay<'_> {
         }
         for (thread, o, s) in std::mem::take(&mut self.ended_with_permits) {
             if !self.orphans.take_matches(o) {
-                let f = hazard::lock_leak(
-                    &thread,
-                    &self.object(o),
-                    self.site(Some(s)),
-                    Leak::ThreadEnded,
-                );
-                self.findings.push(f);
+                self.leak(&thread, o, s, Leak::ThreadEnded);
             }
         }
         self.livelocks();
