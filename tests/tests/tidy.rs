@@ -133,7 +133,7 @@ fn the_feature_check_sees_any_spacing() {
 
 /// The runtime's modules, bottom to top (`crates/lockgraph/src/rt/mod.rs`
 /// says what each owns). A module may use only those before it.
-const RT_LAYERS: [&str; 15] = [
+const RT_LAYERS: [&str; 16] = [
     "config",
     "procs",
     "stack",
@@ -144,6 +144,7 @@ const RT_LAYERS: [&str; 15] = [
     "reporter",
     "react",
     "local",
+    "hb",
     "wait",
     "heuristics",
     "hooks",

@@ -182,6 +182,10 @@ pub enum Op {
     /// The thread slept (its step's object is the first lock it held, for
     /// reference only: a sleep waits on nothing).
     Sleeps,
+    /// The thread read the object (a tracked location).
+    Reads,
+    /// The thread wrote the object (a tracked location).
+    Writes,
 }
 
 impl Op {
@@ -193,6 +197,8 @@ impl Op {
             Op::BlockedOn => "blocked_on",
             Op::Signals => "signals",
             Op::Sleeps => "sleeps",
+            Op::Reads => "reads",
+            Op::Writes => "writes",
         }
     }
 }

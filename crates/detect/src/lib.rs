@@ -19,6 +19,8 @@
 //!   notification marks, releases made elsewhere).
 //! - [`livelock`]: threads failing to acquire against each other, with no progress.
 //! - [`hazard`]: blocking while holding a lock, and leaked locks and permits.
+//! - [`race`]: vector clocks, the shadow of a tracked location, data races
+//!   and atomicity violations.
 
 pub mod event;
 pub mod finding;
@@ -26,6 +28,7 @@ pub mod hazard;
 pub mod livelock;
 pub mod model;
 pub mod order;
+pub mod race;
 pub mod replay;
 pub mod selfwait;
 pub mod stall;

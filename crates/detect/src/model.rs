@@ -89,6 +89,12 @@ pub enum ObjectKind {
     Latch,
     /// A one-time initialization.
     Once,
+    /// An atomic whose accesses are tracked (`lockgraph::sync::atomic`).
+    Atomic,
+    /// An unsafe cell whose accesses are tracked (`lockgraph::cell::UnsafeCell`).
+    Cell,
+    /// A tracked value (`lockgraph::Tracked`).
+    Tracked,
 }
 
 impl ObjectKind {
@@ -105,6 +111,9 @@ impl ObjectKind {
             ObjectKind::Barrier => "Barrier",
             ObjectKind::Latch => "Latch",
             ObjectKind::Once => "Once",
+            ObjectKind::Atomic => "Atomic",
+            ObjectKind::Cell => "UnsafeCell",
+            ObjectKind::Tracked => "Tracked",
         }
     }
 }

@@ -105,6 +105,37 @@ pub(crate) enum Signal {
     Done,
 }
 
+/// What kind of tracked location a [`Tracking`] is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Place {
+    /// `cell::UnsafeCell`.
+    Cell,
+    /// `Tracked`.
+    Tracked,
+}
+
+/// A value an atomic operation read or left, as a report prints it.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "instrument"), allow(dead_code))]
+pub(crate) enum Value {
+    Unsigned(u64),
+    Signed(i64),
+    Bool(bool),
+    Ptr(usize),
+}
+
+/// What an atomic operation did, with its ordering.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "instrument"), allow(dead_code))]
+pub(crate) enum AtomicOp {
+    /// A load, or a failed compare-exchange (its failure ordering).
+    Load(std::sync::atomic::Ordering),
+    /// A plain store.
+    Store(std::sync::atomic::Ordering),
+    /// A read-modify-write: `fetch_*`, `swap`, a successful compare-exchange.
+    Update(std::sync::atomic::Ordering),
+}
+
 /// A wait on a primitive beyond locks, as [`block`] needs it described.
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(not(feature = "instrument"), allow(dead_code))]
@@ -152,6 +183,7 @@ mod imp {
 
     use super::{raw, rt};
     use super::{Access, Blocking, Done, Kind, Loc, Signal, SitedMutex, Timeout, Waker};
+    use super::{AtomicOp, Place, Value};
     use lockgraph_detect::event::Outcome;
     use lockgraph_detect::trace::SignalKind;
     use lockgraph_detect::waitfor::WaitOn;
@@ -366,9 +398,141 @@ mod imp {
         rt::sync::passed(&meta.0, site);
     }
 
+    /// Publishes this thread's history through the primitive `meta`.
+    #[inline]
+    pub(crate) fn published(meta: &Meta) {
+        rt::hb::released(&meta.0, lockgraph_detect::Mode::Exclusive);
+    }
+
+    /// This thread saw what the primitive `meta` published.
+    #[inline]
+    pub(crate) fn synced(meta: &Meta, site: Loc) {
+        rt::sync::synced(&meta.0, site);
+    }
+
     /// The calling thread's runtime id (0 when detection is off).
     pub(crate) fn current_thread_id() -> u64 {
         rt::hooks::current_thread_id()
+    }
+
+    /// A tracked location's runtime side: its metadata and shadow.
+    #[derive(Debug)]
+    pub(crate) struct Tracking {
+        meta: rt::meta::Meta,
+        loc: rt::hb::LocState,
+    }
+
+    impl Tracking {
+        /// A location of kind `place` made at `created`, optionally named.
+        pub(crate) const fn new(created: Loc, name: Option<&'static str>, place: Place) -> Self {
+            let kind = match place {
+                Place::Cell => ObjectKind::Cell,
+                Place::Tracked => ObjectKind::Tracked,
+            };
+            Tracking {
+                meta: rt::meta::Meta::new(created, name, kind),
+                loc: rt::hb::LocState::new(),
+            }
+        }
+
+        /// A read at `site`: checked against the writes it could race with.
+        #[inline]
+        pub(crate) fn read(&self, site: Loc) {
+            rt::hb::read(&self.meta, &self.loc, site)
+        }
+
+        /// A write at `site`: checked against every access it could race with.
+        #[inline]
+        pub(crate) fn write(&self, site: Loc) {
+            rt::hb::write(&self.meta, &self.loc, site)
+        }
+
+        /// An access through `&mut`: exclusive, so nothing races with it.
+        #[inline]
+        pub(crate) fn exclusive(&mut self) {
+            rt::hb::exclusive(&mut self.loc)
+        }
+    }
+
+    fn order(o: std::sync::atomic::Ordering) -> rt::hb::Order {
+        use std::sync::atomic::Ordering as O;
+        match o {
+            O::Relaxed => rt::hb::Order::Relaxed,
+            O::Acquire => rt::hb::Order::Acquire,
+            O::Release => rt::hb::Order::Release,
+            O::AcqRel => rt::hb::Order::AcqRel,
+            _ => rt::hb::Order::SeqCst,
+        }
+    }
+
+    /// An atomic's runtime side: its metadata, shadow and release clock.
+    #[derive(Debug)]
+    pub(crate) struct AtomicTracking {
+        meta: rt::meta::Meta,
+        state: rt::hb::AtomicState,
+    }
+
+    impl AtomicTracking {
+        /// An atomic made at `created`.
+        pub(crate) const fn new(created: Loc) -> Self {
+            AtomicTracking {
+                meta: rt::meta::Meta::new(created, None, ObjectKind::Atomic),
+                state: rt::hb::AtomicState::new(),
+            }
+        }
+
+        /// Runs the operation `f` at `site` (it returns its result, what it
+        /// did and the value a report names) with its happens-before
+        /// effects, as one step.
+        #[inline]
+        pub(crate) fn op<R>(&self, site: Loc, f: impl FnOnce() -> (R, AtomicOp, Value)) -> R {
+            rt::hb::atomic(&self.meta, &self.state, site, || {
+                let (r, what, value) = f();
+                let what = match what {
+                    AtomicOp::Load(o) => rt::hb::AtomicOp::Load(order(o)),
+                    AtomicOp::Store(o) => rt::hb::AtomicOp::Store(order(o)),
+                    AtomicOp::Update(o) => rt::hb::AtomicOp::Update(order(o)),
+                };
+                let value = match value {
+                    Value::Unsigned(v) => rt::hb::Value::Unsigned(v),
+                    Value::Signed(v) => rt::hb::Value::Signed(v),
+                    Value::Bool(v) => rt::hb::Value::Bool(v),
+                    Value::Ptr(v) => rt::hb::Value::Ptr(v),
+                };
+                (r, what, value)
+            })
+        }
+
+        /// An access through `&mut`: exclusive.
+        #[inline]
+        pub(crate) fn exclusive(&mut self) {
+            rt::hb::exclusive_atomic(&mut self.state)
+        }
+    }
+
+    /// A fence with ordering `o` at `site`.
+    pub(crate) fn fence(o: std::sync::atomic::Ordering, site: Loc) {
+        rt::hb::fence(order(o), site)
+    }
+
+    /// `hb::release`: this thread's history is published at `addr`.
+    pub(crate) fn hb_release(addr: usize) {
+        rt::hb::annotate_release(addr)
+    }
+
+    /// `hb::acquire`: what was published at `addr` is before now.
+    pub(crate) fn hb_acquire(addr: usize, site: Loc) {
+        rt::hb::annotate_acquire(addr, site)
+    }
+
+    /// A thread lockgraph spawned is done with its closure.
+    pub(crate) fn thread_finished() {
+        rt::hb::finish()
+    }
+
+    /// The thread with runtime id `child` was joined at `site` (std's join returned).
+    pub(crate) fn joined(child: u64, site: Loc) {
+        rt::hb::joined(child, site)
     }
 
     /// This thread took a permit of the semaphore `meta`.
@@ -457,7 +621,8 @@ mod imp {
 
     use std::time::{Duration, Instant};
 
-    use super::{Access, Blocking, Done, Kind, Loc, Signal, SitedMutex, Timeout};
+    use super::Value;
+    use super::{Access, AtomicOp, Blocking, Done, Kind, Loc, Place, Signal, SitedMutex, Timeout};
     use lock_api::{
         RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _,
         RawRwLockRecursiveTimed as _, RawRwLockTimed as _, RawRwLockUpgrade as _,
@@ -616,9 +781,63 @@ mod imp {
     pub(crate) fn passed(_: &Meta, _: Loc) {}
 
     #[inline(always)]
+    pub(crate) fn published(_: &Meta) {}
+
+    #[inline(always)]
+    pub(crate) fn synced(_: &Meta, _: Loc) {}
+
+    #[inline(always)]
     pub(crate) fn current_thread_id() -> u64 {
         0
     }
+
+    /// The plain twin of a tracked location's runtime side: zero-sized.
+    #[derive(Debug)]
+    pub(crate) struct Tracking;
+
+    impl Tracking {
+        pub(crate) const fn new(_: Loc, _: Option<&'static str>, _: Place) -> Self {
+            Tracking
+        }
+        #[inline(always)]
+        pub(crate) fn read(&self, _: Loc) {}
+        #[inline(always)]
+        pub(crate) fn write(&self, _: Loc) {}
+        #[inline(always)]
+        pub(crate) fn exclusive(&mut self) {}
+    }
+
+    /// The plain twin of an atomic's runtime side: zero-sized; an
+    /// operation is just the operation.
+    #[derive(Debug)]
+    pub(crate) struct AtomicTracking;
+
+    impl AtomicTracking {
+        pub(crate) const fn new(_: Loc) -> Self {
+            AtomicTracking
+        }
+        #[inline(always)]
+        pub(crate) fn op<R>(&self, _: Loc, f: impl FnOnce() -> (R, AtomicOp, Value)) -> R {
+            f().0
+        }
+        #[inline(always)]
+        pub(crate) fn exclusive(&mut self) {}
+    }
+
+    #[inline(always)]
+    pub(crate) fn fence(_: std::sync::atomic::Ordering, _: Loc) {}
+
+    #[inline(always)]
+    pub(crate) fn hb_release(_: usize) {}
+
+    #[inline(always)]
+    pub(crate) fn hb_acquire(_: usize, _: Loc) {}
+
+    #[inline(always)]
+    pub(crate) fn thread_finished() {}
+
+    #[inline(always)]
+    pub(crate) fn joined(_: u64, _: Loc) {}
 
     #[inline(always)]
     pub(crate) fn took_permit(_: &Meta, _: Loc) {}
@@ -654,8 +873,9 @@ mod imp {
 
 pub(crate) use imp::api;
 pub(crate) use imp::{
-    adopt_thread, block, current_thread_id, enabled, gave_permit, intern, join, once_self, passed,
-    raw_fair_mutex, raw_mutex, raw_rwlock, rw_lock, rw_try, signal, sleeping, spawning,
-    took_permit, with_site, CondvarState, Meta, SetMark,
+    adopt_thread, block, current_thread_id, enabled, fence, gave_permit, hb_acquire, hb_release,
+    intern, join, joined, once_self, passed, published, raw_fair_mutex, raw_mutex, raw_rwlock,
+    rw_lock, rw_try, signal, sleeping, spawning, synced, thread_finished, took_permit, with_site,
+    AtomicTracking, CondvarState, Meta, SetMark, Tracking,
 };
 pub use imp::{RawFairMutex, RawMutex, RawRwLock};

@@ -40,13 +40,16 @@
 // declares the runtime (`rt/`) and the instrumented raw locks (`raw.rs`),
 // which exist only in instrumented builds.
 mod backend;
+pub mod cell;
 mod condvar;
 mod fair_mutex;
+pub mod hb;
 mod mutex;
 mod remutex;
 mod rwlock;
-mod sync;
+pub mod sync;
 pub mod thread;
+mod tracked;
 
 // The runtime's API: all of it when instrumented, `progress` (a no-op) when not.
 pub use backend::api::*;
@@ -71,6 +74,8 @@ pub use sync::{
     Barrier, BarrierWaitResult, BrokenBarrier, Event, Latch, Once, OnceState, OverRelease,
     Semaphore, SemaphorePermit, Timer,
 };
+
+pub use tracked::Tracked;
 
 /// Whether this build instruments its locks (the `instrument` feature).
 pub const INSTRUMENTED: bool = backend::INSTRUMENTED;

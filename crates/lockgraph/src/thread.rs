@@ -58,6 +58,9 @@ struct MarkFinished(Arc<Finished>);
 
 impl Drop for MarkFinished {
     fn drop(&mut self) {
+        // Runs on the spawned thread as its closure returns or unwinds:
+        // its history goes to whoever joins it.
+        backend::thread_finished();
         *self.0.done.lock() = true;
         self.0.cv.notify_all();
     }
@@ -76,7 +79,10 @@ impl<T> JoinHandle<T> {
             Location::caller(),
             &|d| finished.wait_for(d),
         );
-        self.inner.join()
+        let id = self.id;
+        let result = self.inner.join();
+        backend::joined(id, Location::caller());
+        result
     }
 
     /// The thread.

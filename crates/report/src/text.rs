@@ -51,6 +51,8 @@ pub fn render(f: &Finding) -> String {
             Op::BlockedOn => "is blocked on",
             Op::Signals => "signals",
             Op::Sleeps => "sleeps",
+            Op::Reads => "reads",
+            Op::Writes => "writes",
         };
         if step.op == Op::Sleeps {
             // A sleep waits on nothing: no object to name.

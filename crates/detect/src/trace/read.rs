@@ -327,6 +327,9 @@ fn object_kind(name: &str) -> Option<ObjectKind> {
         "barrier" => ObjectKind::Barrier,
         "latch" => ObjectKind::Latch,
         "once" => ObjectKind::Once,
+        "atomic" => ObjectKind::Atomic,
+        "cell" => ObjectKind::Cell,
+        "tracked" => ObjectKind::Tracked,
         _ => return None,
     })
 }

@@ -31,6 +31,9 @@ fn kind_str(k: ObjectKind) -> &'static str {
         ObjectKind::Barrier => "barrier",
         ObjectKind::Latch => "latch",
         ObjectKind::Once => "once",
+        ObjectKind::Atomic => "atomic",
+        ObjectKind::Cell => "cell",
+        ObjectKind::Tracked => "tracked",
     }
 }
 

@@ -13,6 +13,7 @@ use lockgraph_detect::waitfor::WaitOn;
 use lockgraph_detect::{Event, Mode, ObjectId, ObjectKind};
 
 use super::config;
+use super::hb;
 use super::hooks::{self, Wait};
 use super::local::Loc;
 use super::meta::Meta;
@@ -44,6 +45,7 @@ impl State {
     /// many parked waits it woke. Returns how many waits it reached, parked
     /// or between two slices (at most 1 unless `all`).
     pub(crate) fn notify(&self, all: bool, site: Loc, inner: impl FnOnce() -> usize) -> usize {
+        hb::released(&self.meta, Mode::Exclusive);
         let woken = self.slices.notify(all, inner);
         self.noted(woken as u64, all, site);
         woken
@@ -162,6 +164,9 @@ impl State {
             timed_out: !notified,
             site: at(site),
         });
+        if notified {
+            hb::saw(&self.meta, "was woken by a notify of", site);
+        }
         hooks::reacquired(mutex, Mode::Exclusive, site);
         !notified
     }

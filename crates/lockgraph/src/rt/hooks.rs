@@ -20,6 +20,7 @@ use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, ObjectInfo, Site};
 
 use super::config;
 use super::global::{self, GLOBAL};
+use super::hb;
 use super::local::{self, Loc, Local};
 use super::meta::{describe, Meta, IN_GRAPH};
 use super::react;
@@ -65,7 +66,8 @@ pub(crate) enum Then {
 #[inline(always)]
 pub(crate) fn acquire<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: Then) {
     if config::enabled() {
-        acquire_on(meta, mode, site, ops, then)
+        acquire_on(meta, mode, site, ops, then);
+        hb::acquired(meta, mode, site);
     } else {
         ops.lock()
     }
@@ -394,6 +396,7 @@ pub(crate) fn acquired_without_blocking(meta: &Meta, mode: Mode, site: Loc) {
             site: at(site),
         });
     });
+    hb::acquired(meta, mode, site);
 }
 
 /// A non-blocking (or timed) acquisition failed, or `is_locked` answered
@@ -451,11 +454,16 @@ pub(crate) fn release(meta: &Meta) {
     let Some(id) = meta.id_if_assigned() else {
         return;
     };
-    match local::with(|l| {
+    let found = local::with(|l| {
         let found = l.remove(id);
         l.record(Event::Release { object: id });
         found
-    }) {
+    });
+    hb::released(
+        meta,
+        found.flatten().map_or(Mode::Exclusive, |(_, mode)| mode),
+    );
+    match found.map(|f| f.map(|(in_graph, _)| in_graph)) {
         // Set once: a plain load first keeps the steady path free of an atomic RMW.
         Some(Some(true)) if meta.flags.load(Ordering::Relaxed) & IN_GRAPH == 0 => {
             meta.flags.fetch_or(IN_GRAPH, Ordering::Relaxed);
@@ -495,6 +503,7 @@ pub(crate) fn reacquired(meta: &Meta, mode: Mode, site: Loc) {
         let chain = l.next_chain(id, mode);
         l.push(meta, id, chain, mode, site);
     });
+    hb::acquired(meta, mode, site);
     if let Some(plan) = plan {
         if let Some(message) = react::handle_all(plan.cycles) {
             panic!("{message}");
@@ -552,6 +561,7 @@ pub(crate) fn spawning(site: Loc) -> u64 {
             site: at(site),
         });
     });
+    hb::spawning(child);
     child
 }
 
@@ -559,6 +569,7 @@ pub(crate) fn spawning(site: Loc) -> u64 {
 pub(crate) fn adopt_thread(id: u64) {
     if id != 0 && config::enabled() {
         local::with(|l| l.adopt(id));
+        hb::adopt(id);
     }
 }
 
@@ -611,6 +622,7 @@ pub(crate) fn took_permit(meta: &Meta, site: Loc) {
             site: at(site),
         });
     });
+    hb::saw(meta, "took a permit of", site);
 }
 
 /// This thread gave back a permit of semaphore `meta` (one it took, if it has one).
@@ -621,6 +633,7 @@ pub(crate) fn gave_permit(meta: &Meta, site: Loc) {
     // Assigned here if need be: a permit given before anyone took one is
     // still one a later taker's entry must be matched with.
     let id = meta.id();
+    hb::released(meta, Mode::Exclusive);
     let mine = local::with(|l| {
         l.record(Event::Give {
             object: id,
@@ -688,6 +701,7 @@ pub(crate) fn held_again(meta: &Meta, mode: Mode, site: Loc) {
         let chain = l.next_chain(id, mode);
         l.push(meta, id, chain, mode, site);
     });
+    hb::acquired(meta, mode, site);
 }
 
 /// The locks the current thread holds right now, oldest first: what the

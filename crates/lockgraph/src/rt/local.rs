@@ -425,13 +425,13 @@ impl Local {
         });
     }
 
-    /// Forgets the most recent entry for `id`. `Some(in_graph)` if found.
+    /// Forgets the most recent entry for `id`. `Some((in_graph, mode))` if found.
     #[inline]
-    pub(crate) fn remove(&mut self, id: u64) -> Option<bool> {
+    pub(crate) fn remove(&mut self, id: u64) -> Option<(bool, Mode)> {
         let h = self.held.remove(id)?;
         self.released_at = (self.released_at + 1) % RELEASED;
         self.released[self.released_at] = (id, Some(h.extra.site));
-        Some(h.extra.in_graph)
+        Some((h.extra.in_graph, h.mode))
     }
 
     /// Where lock `id` had been acquired, if this thread released it lately.

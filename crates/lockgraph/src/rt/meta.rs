@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
+use lockgraph_detect::race::VClock;
 use lockgraph_detect::{ObjectId, ObjectInfo, ObjectKind, Site};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -19,6 +20,17 @@ pub(crate) struct Meta {
     /// Set once the object has a node in the lock-order graph, so that its
     /// drop knows to remove it.
     pub(crate) flags: AtomicU8,
+    /// What releases of the object published, for happens-before (`hb`).
+    pub(crate) hb: parking_lot::Mutex<SyncClock>,
+}
+
+/// The clocks a primitive carries for happens-before: what a release in
+/// exclusive mode published (every release of anything but an rwlock's
+/// readers), and what readers released.
+#[derive(Debug, Default)]
+pub(crate) struct SyncClock {
+    pub(crate) write: VClock,
+    pub(crate) read: VClock,
 }
 
 /// The object has a node in the lock-order graph.
@@ -38,6 +50,10 @@ impl Meta {
             name,
             kind,
             flags: AtomicU8::new(0),
+            hb: parking_lot::const_mutex(SyncClock {
+                write: VClock::new(),
+                read: VClock::new(),
+            }),
         }
     }
 

@@ -18,6 +18,7 @@
 //! - [`reporter`]: prints reports off the thread that found them.
 //! - [`react`]: what happens to a finding: panic, warn or nothing.
 //! - [`local`]: the per-thread state: held stack, chain cache, streak; a thread's end.
+//! - [`hb`]: happens-before: thread clocks, primitives' clocks, tracked locations' shadows, races.
 //! - [`wait`]: sliced blocking waits, where deadlocks and stalls are found.
 //! - [`heuristics`]: livelock streaks, blocking while holding.
 //! - [`hooks`]: the entry points the primitives call.
@@ -28,6 +29,7 @@ pub(crate) mod condvar;
 pub(crate) mod config;
 pub(crate) mod exit;
 pub(crate) mod global;
+pub(crate) mod hb;
 pub(crate) mod heuristics;
 pub(crate) mod hooks;
 pub(crate) mod local;

@@ -15,6 +15,7 @@ use lockgraph_detect::{Event, ObjectKind};
 use parking_lot::{Condvar, MutexGuard};
 
 use super::config;
+use super::hb;
 use super::hooks::{self, Wait};
 use super::local::Loc;
 use super::meta::Meta;
@@ -71,6 +72,9 @@ pub(crate) fn block<S>(
         }
     });
     let how = outcome.unwrap_or(Outcome::Timeout);
+    if how == Outcome::Ok {
+        hb::saw(meta, saw_verb(meta.kind()), site);
+    }
     hooks::note(Event::Unblock {
         object: id,
         outcome: how,
@@ -95,10 +99,28 @@ pub(crate) fn signal(meta: &Meta, how: SignalKind, woken: u64, site: Loc) {
 /// as seeing what it waited for).
 pub(crate) fn passed(meta: &Meta, site: Loc) {
     if config::enabled() {
+        hb::saw(meta, saw_verb(meta.kind()), site);
         hooks::note(Event::Unblock {
             object: meta.id(),
             outcome: Outcome::Ok,
             site: at(site),
         });
+    }
+}
+
+/// This thread saw what the primitive `meta` published, without waiting.
+pub(crate) fn synced(meta: &Meta, site: Loc) {
+    hb::saw(meta, saw_verb(meta.kind()), site);
+}
+
+/// How a report says a thread synchronized through a primitive of `kind`.
+fn saw_verb(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Event => "saw set",
+        ObjectKind::Barrier => "left",
+        ObjectKind::Latch => "saw counted down",
+        ObjectKind::Once => "found done",
+        ObjectKind::Semaphore => "took a permit of",
+        _ => "waited on",
     }
 }

@@ -168,8 +168,11 @@ impl Barrier {
         }
         let round = s.round;
         let index = s.arrived;
+        self.core.publish();
         s.arrived += 1;
         if s.arrived == self.parties {
+            // The leader leaves after every party arrived.
+            self.core.synced(site);
             drop(s);
             self.core.signal(Signal::Arrive, 0, site);
             // The action runs without the state locked: it may look at the barrier.

@@ -113,6 +113,19 @@ impl<S> Core<S> {
     pub(crate) fn passed(&self, site: Loc) {
         backend::passed(&self.meta, site);
     }
+
+    /// Publishes this thread's history through the primitive, for the
+    /// threads that will see what it is about to do (call with the state
+    /// locked, before changing it, so no waiter can see the change first).
+    pub(crate) fn publish(&self) {
+        backend::published(&self.meta);
+    }
+
+    /// This thread saw what the primitive published (a wait that found
+    /// its condition already met without waiting, or a leader's arrival).
+    pub(crate) fn synced(&self, site: Loc) {
+        backend::synced(&self.meta, site);
+    }
 }
 
 /// The calling thread's runtime id (0 when not instrumented).

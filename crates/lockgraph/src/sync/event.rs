@@ -73,6 +73,7 @@ impl Event {
     pub fn set(&self) {
         let site = Location::caller();
         let mut s = self.core.state.lock();
+        self.core.publish();
         s.set = true;
         s.sets += 1;
         // Waiters between two slices of their wait see it too.

@@ -55,6 +55,7 @@ impl Latch {
     pub fn count_down(&self) {
         let mut s = self.core.state.lock();
         let woken = if *s > 0 {
+            self.core.publish();
             *s -= 1;
             if *s == 0 {
                 self.core.wake_all()

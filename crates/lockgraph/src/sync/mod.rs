@@ -1,5 +1,6 @@
-//! The primitives beyond locks: semaphore, event, barrier, latch, once and timer.
+//! The primitives beyond locks (semaphore, event, barrier, latch, once, timer) and the instrumented atomics.
 
+pub mod atomic;
 mod barrier;
 mod core;
 mod event;

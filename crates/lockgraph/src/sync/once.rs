@@ -87,6 +87,7 @@ impl Once {
     #[track_caller]
     pub fn call_once<F: FnOnce()>(&self, f: F) {
         if self.done.load(Ordering::Acquire) {
+            self.core.synced(Location::caller());
             return;
         }
         self.run(Location::caller(), false, |_| f());
@@ -97,6 +98,7 @@ impl Once {
     #[track_caller]
     pub fn call_once_force<F: FnOnce(OnceState)>(&self, f: F) {
         if self.done.load(Ordering::Acquire) {
+            self.core.synced(Location::caller());
             return;
         }
         self.run(Location::caller(), true, f);
@@ -122,7 +124,10 @@ impl Once {
         let mut s = self.core.state.lock();
         loop {
             match s.state {
-                DONE => return,
+                DONE => {
+                    self.core.synced(site);
+                    return;
+                }
                 POISONED if !force => {
                     panic!("Once instance has previously been poisoned")
                 }
@@ -158,6 +163,9 @@ impl Once {
         drop(s);
         let result = panic::catch_unwind(AssertUnwindSafe(|| f(found)));
         let mut s = self.core.state.lock();
+        if result.is_ok() {
+            self.core.publish();
+        }
         s.owner = None;
         s.state = if result.is_ok() { DONE } else { POISONED };
         if result.is_ok() {

@@ -1,0 +1,870 @@
+//! Happens-before at run time: each thread's vector clock, the clocks synchronization objects carry, and the checks of tracked locations.
+//!
+//! Off until the first access to a tracked location (a lockgraph atomic,
+//! `cell::UnsafeCell`, `Tracked`): until then every hook here is one relaxed
+//! load of [`ON`], so programs that only lock pay nothing measurable.
+//!
+//! The rules are `lockgraph_detect::race`'s; this module keeps their state
+//! where the live run needs it: a thread's clock in a thread-local, a
+//! primitive's in its `Meta`, a location's shadow in the location.
+//!
+//! Threads lockgraph did not spawn (the test harness's, plain
+//! `std::thread`s) start from the join of every thread's clock at their
+//! first event, and their exit is a release every later access acquires:
+//! this may hide a race, it never invents one. A thread lockgraph spawned
+//! starts from its spawner's clock and is acquired by whoever joins it.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use lockgraph_detect::race::{self, Access, AccessKind, AccessReport, Epoch, Shadow, VClock};
+use lockgraph_detect::{Mode, ObjectInfo, ObjectKind, Site, ThreadId, ThreadInfo};
+use rustc_hash::FxHashSet;
+
+use super::local::{self, Loc};
+use super::meta::{describe, intern, Meta};
+use super::{config, react, stack};
+
+/// Whether any tracked location was ever accessed.
+static ON: AtomicBool = AtomicBool::new(false);
+
+/// Bumped when a thread lockgraph did not spawn starts or ends: every
+/// thread then starts a new epoch and takes in the clocks of ended threads
+/// before its next access.
+static GEN: AtomicU64 = AtomicU64::new(1);
+
+/// Live thread slots; more threads at once than this are not tracked.
+const MAX_SLOTS: usize = 4096;
+
+/// Each slot's current clock entry, for threads that join every clock.
+static EPOCHS: [AtomicU32; MAX_SLOTS] = [const { AtomicU32::new(0) }; MAX_SLOTS];
+
+/// The slot table, the clocks waiting for a spawned thread or a joiner, and
+/// the clocks of ended unknown threads.
+struct Table {
+    free: Vec<u32>,
+    next: u32,
+    spawned: HashMap<u64, VClock>,
+    finished: HashMap<u64, VClock>,
+    exited: VClock,
+    /// Clocks released through `lockgraph::hb::release`, by address.
+    annotated: HashMap<usize, VClock>,
+    /// The clock of the SeqCst total order.
+    seq_cst: VClock,
+    /// Races and violations already reported: (location, site, site).
+    reported: FxHashSet<(u64, usize, usize)>,
+}
+
+static TABLE: parking_lot::Mutex<Option<Table>> = parking_lot::const_mutex(None);
+
+fn table<R>(f: impl FnOnce(&mut Table) -> R) -> R {
+    let mut g = TABLE.lock();
+    let t = g.get_or_insert_with(|| Table {
+        free: Vec::new(),
+        next: 0,
+        spawned: HashMap::new(),
+        finished: HashMap::new(),
+        exited: VClock::new(),
+        annotated: HashMap::new(),
+        seq_cst: VClock::new(),
+        reported: FxHashSet::default(),
+    });
+    f(t)
+}
+
+/// Whether happens-before is tracked (a tracked location was accessed).
+#[inline(always)]
+pub(crate) fn on() -> bool {
+    ON.load(Ordering::Relaxed)
+}
+
+/// A tracked location is accessed: tracking starts, if detection is on.
+#[inline]
+pub(crate) fn switch_on() -> bool {
+    if ON.load(Ordering::Relaxed) {
+        return true;
+    }
+    if !config::enabled() {
+        return false;
+    }
+    ON.store(true, Ordering::Relaxed);
+    true
+}
+
+/// What the thread last synchronized with, for reports.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SyncNote {
+    verb: &'static str,
+    what: Option<(u64, ObjectKind, Loc, Option<&'static str>)>,
+    site: Loc,
+}
+
+impl SyncNote {
+    fn words(&self) -> String {
+        match self.what {
+            Some((id, kind, created, name)) => format!(
+                "{} {} at {}",
+                self.verb,
+                describe(id, kind, created, name).label(),
+                Site::from_location(self.site)
+            ),
+            None => format!("{} at {}", self.verb, Site::from_location(self.site)),
+        }
+    }
+}
+
+/// One thread's happens-before state.
+struct HbThread {
+    slot: u32,
+    vc: VClock,
+    gen: u64,
+    /// The runtime id and name of the thread.
+    id: u64,
+    name: Option<&'static str>,
+    /// Spawned by lockgraph: a joiner acquires its exit.
+    spawned: bool,
+    /// Its clock went to the joiner already ([`finish`]).
+    finished: bool,
+    /// The clock at the last release fence, which later relaxed stores carry.
+    fence_release: Option<VClock>,
+    /// Clocks seen by relaxed loads, which an acquire fence takes in.
+    fence_acquire: VClock,
+    last_sync: Option<SyncNote>,
+}
+
+thread_local! {
+    static HB: RefCell<Option<HbThread>> = const { RefCell::new(None) };
+    /// This thread's current epoch and the generation it saw (0: none yet):
+    /// the same-epoch fast path reads only these.
+    static EPOCH: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    /// The id lockgraph's spawn chose for this thread, set before its first event.
+    static ADOPTED: Cell<u64> = const { Cell::new(0) };
+}
+
+impl HbThread {
+    /// The thread's first event: a slot, and a clock from its spawner or
+    /// from everyone.
+    fn start() -> Option<HbThread> {
+        let thread = local::with(|l| l.thread())?;
+        let adopted = ADOPTED.with(Cell::get);
+        let spawned = adopted != 0 && adopted == thread.id.0;
+        let (slot, vc) = table(|t| {
+            let slot = match t.free.pop() {
+                Some(s) => s,
+                None if (t.next as usize) < MAX_SLOTS => {
+                    t.next += 1;
+                    t.next - 1
+                }
+                None => return None,
+            };
+            let mut vc = match t.spawned.remove(&thread.id.0) {
+                Some(vc) if spawned => vc,
+                _ => {
+                    let mut all = t.exited.clone();
+                    for s in 0..t.next {
+                        let e = EPOCHS[s as usize].load(Ordering::Relaxed);
+                        if e > all.get(s) {
+                            all.set(s, e);
+                        }
+                    }
+                    all
+                }
+            };
+            // A reused slot continues from where its last thread stopped.
+            let own = EPOCHS[slot as usize].load(Ordering::Relaxed) + 1;
+            vc.set(slot, own.max(vc.get(slot) + 1));
+            EPOCHS[slot as usize].store(vc.get(slot), Ordering::Relaxed);
+            Some((slot, vc))
+        })?;
+        if !spawned {
+            // Everyone starts a new epoch: what they do from now on is not
+            // before this thread.
+            GEN.fetch_add(1, Ordering::Release);
+        }
+        Some(HbThread {
+            slot,
+            vc,
+            gen: GEN.load(Ordering::Acquire),
+            id: thread.id.0,
+            name: thread.name.as_deref().map(intern),
+            spawned,
+            finished: false,
+            fence_release: None,
+            fence_acquire: VClock::new(),
+            last_sync: None,
+        })
+    }
+
+    fn epoch(&self) -> Epoch {
+        self.vc.epoch(self.slot)
+    }
+
+    fn publish(&self) {
+        EPOCHS[self.slot as usize].store(self.vc.get(self.slot), Ordering::Relaxed);
+        EPOCH.with(|e| e.set((self.epoch().bits(), self.gen)));
+    }
+
+    /// A new epoch: what this thread does next is not before what it released.
+    fn tick(&mut self) {
+        self.vc.tick(self.slot);
+        self.publish();
+    }
+
+    /// Catches up with threads that started or ended since the last look.
+    #[inline]
+    fn sync_gen(&mut self) {
+        let g = GEN.load(Ordering::Acquire);
+        if g != self.gen {
+            self.gen = g;
+            table(|t| self.vc.join(&t.exited));
+            self.tick();
+        }
+    }
+}
+
+impl Drop for HbThread {
+    fn drop(&mut self) {
+        let (slot, vc) = (self.slot, std::mem::take(&mut self.vc));
+        let (spawned, finished) = (self.spawned, self.finished);
+        let id = self.id;
+        table(|t| {
+            if spawned {
+                if !finished {
+                    t.finished.insert(id, vc);
+                }
+            } else {
+                t.exited.join(&vc);
+            }
+            t.free.push(slot);
+        });
+        if !spawned {
+            GEN.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+/// Runs `f` on this thread's state, starting it if need be. `None` when
+/// tracking is off or the thread is being torn down.
+fn with<R>(f: impl FnOnce(&mut HbThread) -> R) -> Option<R> {
+    HB.try_with(|cell| {
+        let mut b = cell.try_borrow_mut().ok()?;
+        if b.is_none() {
+            *b = Some(HbThread::start()?);
+            b.as_ref()?.publish();
+        }
+        let t = b.as_mut()?;
+        t.sync_gen();
+        Some(f(t))
+    })
+    .ok()
+    .flatten()
+}
+
+/// The calling thread's epoch if it has nothing to catch up on: what the
+/// same-epoch fast path compares a location's last access with.
+#[inline]
+pub(crate) fn current_epoch() -> u64 {
+    let (e, g) = EPOCH.try_with(Cell::get).unwrap_or((0, 0));
+    if g == GEN.load(Ordering::Relaxed) {
+        e
+    } else {
+        0
+    }
+}
+
+// ---- Synchronization: releases and acquires -------------------------------
+
+fn note(meta: &Meta, verb: &'static str, site: Loc) -> SyncNote {
+    SyncNote {
+        verb,
+        what: meta
+            .id_if_assigned()
+            .map(|id| (id, meta.kind(), meta.created, meta.name)),
+        site,
+    }
+}
+
+/// The thread acquired `meta` in `mode` (a lock), or saw what a release of
+/// it published (a permit taken, an event seen set, a barrier left, a once
+/// found done).
+#[inline(always)]
+pub(crate) fn acquired(meta: &Meta, mode: Mode, site: Loc) {
+    if on() {
+        acquired_on(meta, mode, site, "acquired");
+    }
+}
+
+/// [`acquired`] for a wait that ended: the verb says which.
+#[inline(always)]
+pub(crate) fn saw(meta: &Meta, verb: &'static str, site: Loc) {
+    if on() {
+        acquired_on(meta, Mode::Shared, site, verb);
+    }
+}
+
+#[cold]
+fn acquired_on(meta: &Meta, mode: Mode, site: Loc, verb: &'static str) {
+    with(|t| {
+        {
+            let c = meta.hb.lock();
+            t.vc.join(&c.write);
+            if mode == Mode::Exclusive && meta.kind() == ObjectKind::RwLock {
+                t.vc.join(&c.read);
+            }
+        }
+        t.last_sync = Some(note(meta, verb, site));
+    });
+}
+
+/// The thread releases `meta` (held in `mode`), or publishes through it (a
+/// permit given back, an event set, a latch counted down, a barrier
+/// arrived at, a once done, a condvar notified).
+#[inline(always)]
+pub(crate) fn released(meta: &Meta, mode: Mode) {
+    if on() {
+        released_on(meta, mode);
+    }
+}
+
+#[cold]
+fn released_on(meta: &Meta, mode: Mode) {
+    with(|t| {
+        {
+            let mut c = meta.hb.lock();
+            if mode.is_shared() {
+                c.read.join(&t.vc);
+            } else {
+                c.write.join(&t.vc);
+            }
+        }
+        t.tick();
+    });
+}
+
+/// A thread is about to be spawned with runtime id `child`: it starts from
+/// this thread's clock.
+///
+/// Done even before tracking is on (once per spawn): the spawner's clock
+/// starts here, so what a child does later is never taken as before it.
+pub(crate) fn spawning(child: u64) {
+    if child == 0 {
+        return;
+    }
+    with(|t| {
+        let vc = t.vc.clone();
+        table(|tb| tb.spawned.insert(child, vc));
+        t.tick();
+    });
+}
+
+/// First thing in a thread lockgraph spawned: its id, so its first event
+/// takes its spawner's clock.
+pub(crate) fn adopt(id: u64) {
+    let _ = ADOPTED.try_with(|a| a.set(id));
+    // Its clock starts now, from the spawner's.
+    with(|_| ());
+}
+
+/// A thread lockgraph spawned returns from its closure (or unwinds out of
+/// it): what it did is before whatever joins it.
+pub(crate) fn finish() {
+    with(|t| {
+        if t.spawned && !t.finished {
+            let vc = t.vc.clone();
+            table(|tb| tb.finished.insert(t.id, vc));
+            t.finished = true;
+            t.tick();
+        }
+    });
+}
+
+/// The thread joined thread `child`: what the child did is before now.
+pub(crate) fn joined(child: u64, site: Loc) {
+    if child == 0 {
+        return;
+    }
+    with(|t| {
+        if let Some(vc) = table(|tb| tb.finished.remove(&child)) {
+            t.vc.join(&vc);
+        }
+        table(|tb| tb.spawned.remove(&child));
+        t.last_sync = Some(SyncNote {
+            verb: "joined a thread",
+            what: None,
+            site,
+        });
+    });
+}
+
+/// `lockgraph::hb::release(addr)`: publishes this thread's clock at `addr`.
+pub(crate) fn annotate_release(addr: usize) {
+    if !switch_on() {
+        return;
+    }
+    with(|t| {
+        table(|tb| tb.annotated.entry(addr).or_default().join(&t.vc));
+        t.tick();
+    });
+}
+
+/// `lockgraph::hb::acquire(addr)`: takes in what releases at `addr` published.
+pub(crate) fn annotate_acquire(addr: usize, site: Loc) {
+    if !switch_on() {
+        return;
+    }
+    with(|t| {
+        if let Some(vc) = table(|tb| tb.annotated.get(&addr).cloned()) {
+            t.vc.join(&vc);
+        }
+        t.last_sync = Some(SyncNote {
+            verb: "acquired an annotation",
+            what: None,
+            site,
+        });
+    });
+}
+
+// ---- Tracked locations ------------------------------------------------------
+
+/// A value as a report prints it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Value {
+    Unsigned(u64),
+    Signed(i64),
+    Bool(bool),
+    Ptr(usize),
+}
+
+impl Value {
+    fn words(self) -> String {
+        match self {
+            Value::Unsigned(v) => v.to_string(),
+            Value::Signed(v) => v.to_string(),
+            Value::Bool(v) => v.to_string(),
+            Value::Ptr(v) => format!("{v:#x}"),
+        }
+    }
+}
+
+/// Up to this many held locks are named in a report of an access.
+const HELD: usize = 3;
+
+/// A held lock as an access remembers it: id, kind, creation site, name,
+/// where it was taken, and in which mode.
+type HeldRef = (u64, ObjectKind, Loc, Option<&'static str>, Loc, Mode);
+
+/// What the runtime keeps about one access beside its epoch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tag {
+    name: Option<&'static str>,
+    site: Loc,
+    held: [Option<HeldRef>; HELD],
+    sync: Option<SyncNote>,
+    value: Option<Value>,
+}
+
+/// The shadow of one tracked location, with the epochs of its last write
+/// and read mirrored for the same-epoch fast path.
+#[derive(Debug)]
+pub(crate) struct LocState {
+    shadow: parking_lot::Mutex<Option<Box<Shadow<Tag>>>>,
+    write: AtomicU64,
+    read: AtomicU64,
+}
+
+impl LocState {
+    pub(crate) const fn new() -> Self {
+        LocState {
+            shadow: parking_lot::const_mutex(None),
+            write: AtomicU64::new(0),
+            read: AtomicU64::new(0),
+        }
+    }
+}
+
+/// What an atomic keeps: its shadow and the clock of its release sequence.
+#[derive(Debug)]
+pub(crate) struct AtomicState {
+    inner: parking_lot::Mutex<AtomicInner>,
+}
+
+#[derive(Debug)]
+struct AtomicInner {
+    shadow: Option<Box<Shadow<Tag>>>,
+    clock: VClock,
+}
+
+impl AtomicState {
+    pub(crate) const fn new() -> Self {
+        AtomicState {
+            inner: parking_lot::const_mutex(AtomicInner {
+                shadow: None,
+                clock: VClock::new(),
+            }),
+        }
+    }
+}
+
+fn tag(t: &HbThread, site: Loc, value: Option<Value>) -> Tag {
+    let mut held = [None; HELD];
+    local::with(|l| {
+        for (slot, h) in held.iter_mut().zip(l.held.entries().iter()) {
+            *slot = Some((
+                h.object,
+                h.extra.kind,
+                h.extra.created,
+                h.extra.name,
+                h.extra.site,
+                h.mode,
+            ));
+        }
+    });
+    Tag {
+        name: t.name,
+        site,
+        held,
+        sync: t.last_sync,
+        value,
+    }
+}
+
+fn access(t: &HbThread, kind: AccessKind, site: Loc, value: Option<Value>) -> Access<Tag> {
+    Access {
+        epoch: t.epoch(),
+        thread: t.id,
+        kind,
+        tag: tag(t, site, value),
+    }
+}
+
+/// A plain read of `loc` (`meta` describes it) at `site`.
+#[inline]
+pub(crate) fn read(meta: &Meta, loc: &LocState, site: Loc) {
+    if !switch_on() {
+        return;
+    }
+    let e = current_epoch();
+    if e != 0 && (loc.read.load(Ordering::Relaxed) == e || loc.write.load(Ordering::Relaxed) == e) {
+        return;
+    }
+    read_slow(meta, loc, site);
+}
+
+#[cold]
+fn read_slow(meta: &Meta, loc: &LocState, site: Loc) {
+    let found = with(|t| {
+        let a = access(t, AccessKind::Read, site, None);
+        let mut g = loc.shadow.lock();
+        let s = g.get_or_insert_with(Default::default);
+        let race = s.read(a, &t.vc, true);
+        loc.read.store(s.read_epoch().bits(), Ordering::Relaxed);
+        race
+    })
+    .flatten();
+    if let Some(r) = found {
+        report_race(meta, r);
+    }
+}
+
+/// A plain write of `loc` at `site`.
+#[inline]
+pub(crate) fn write(meta: &Meta, loc: &LocState, site: Loc) {
+    if !switch_on() {
+        return;
+    }
+    let e = current_epoch();
+    if e != 0 && loc.write.load(Ordering::Relaxed) == e {
+        return;
+    }
+    write_slow(meta, loc, site);
+}
+
+#[cold]
+fn write_slow(meta: &Meta, loc: &LocState, site: Loc) {
+    let found = with(|t| {
+        let a = access(t, AccessKind::Write, site, None);
+        let mut g = loc.shadow.lock();
+        let s = g.get_or_insert_with(Default::default);
+        let out = s.write(a, &t.vc, true);
+        loc.write.store(s.write_epoch().bits(), Ordering::Relaxed);
+        loc.read.store(0, Ordering::Relaxed);
+        out
+    });
+    if let Some(out) = found {
+        if let Some(r) = out.race {
+            report_race(meta, r);
+        }
+        if let Some(v) = out.violation {
+            report_violation(meta, v);
+        }
+    }
+}
+
+/// An exclusive access (`&mut`): nothing races with it; history restarts.
+pub(crate) fn exclusive(loc: &mut LocState) {
+    *loc.shadow.get_mut() = None;
+    *loc.write.get_mut() = 0;
+    *loc.read.get_mut() = 0;
+}
+
+/// An exclusive access to an atomic.
+pub(crate) fn exclusive_atomic(state: &mut AtomicState) {
+    let inner = state.inner.get_mut();
+    inner.shadow = None;
+}
+
+/// How an atomic operation orders, in the runtime's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    Relaxed,
+    Acquire,
+    Release,
+    AcqRel,
+    SeqCst,
+}
+
+impl Order {
+    fn acquires(self) -> bool {
+        matches!(self, Order::Acquire | Order::AcqRel | Order::SeqCst)
+    }
+    fn releases(self) -> bool {
+        matches!(self, Order::Release | Order::AcqRel | Order::SeqCst)
+    }
+}
+
+/// What an atomic operation did.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum AtomicOp {
+    /// A load (or a failed compare-exchange) that read `Value`.
+    Load(Order),
+    /// A plain store of `Value`.
+    Store(Order),
+    /// A read-modify-write (`fetch_*`, `swap`, a successful compare-exchange) leaving `Value`.
+    Update(Order),
+}
+
+/// Runs the atomic operation `op` (which returns its result and the value
+/// a report names) on the atomic `meta`/`state` at `site`, with its
+/// happens-before effects applied in the same indivisible step.
+#[inline]
+pub(crate) fn atomic<R>(
+    meta: &Meta,
+    state: &AtomicState,
+    site: Loc,
+    op: impl FnOnce() -> (R, AtomicOp, Value),
+) -> R {
+    if !switch_on() {
+        return op().0;
+    }
+    atomic_slow(meta, state, site, op)
+}
+
+#[cold]
+fn atomic_slow<R>(
+    meta: &Meta,
+    state: &AtomicState,
+    site: Loc,
+    op: impl FnOnce() -> (R, AtomicOp, Value),
+) -> R {
+    let mut op = Some(op);
+    let mut result = None;
+    let violation = with(|t| {
+        let mut g = state.inner.lock();
+        let (r, what, value) = (op.take().expect("once"))();
+        result = Some(r);
+        let inner = &mut *g;
+        let seq_cst = |o: Order| o == Order::SeqCst;
+        let violation = match what {
+            AtomicOp::Load(o) => {
+                if o.acquires() {
+                    t.vc.join(&inner.clock);
+                } else {
+                    t.fence_acquire.join(&inner.clock);
+                }
+                if seq_cst(o) {
+                    table(|tb| t.vc.join(&tb.seq_cst));
+                }
+                let a = access(t, AccessKind::Read, site, Some(value));
+                let s = inner.shadow.get_or_insert_with(Default::default);
+                s.read(a, &t.vc, false);
+                if o.acquires() {
+                    t.last_sync = Some(SyncNote {
+                        verb: "loaded with Acquire",
+                        what: meta
+                            .id_if_assigned()
+                            .map(|id| (id, meta.kind(), meta.created, meta.name)),
+                        site,
+                    });
+                }
+                None
+            }
+            AtomicOp::Store(o) => {
+                if seq_cst(o) {
+                    table(|tb| {
+                        t.vc.join(&tb.seq_cst);
+                        tb.seq_cst.join(&t.vc);
+                    });
+                }
+                // A store starts a new release sequence: the clock is
+                // this thread's (released) or its last release fence's.
+                if o.releases() {
+                    inner.clock.copy_from(&t.vc);
+                } else if let Some(f) = &t.fence_release {
+                    inner.clock.copy_from(f);
+                } else {
+                    inner.clock.clear();
+                }
+                let a = access(t, AccessKind::Write, site, Some(value));
+                let s = inner.shadow.get_or_insert_with(Default::default);
+                let out = s.write(a, &t.vc, false);
+                if o.releases() {
+                    t.tick();
+                }
+                out.violation
+            }
+            AtomicOp::Update(o) => {
+                if o.acquires() {
+                    t.vc.join(&inner.clock);
+                } else {
+                    t.fence_acquire.join(&inner.clock);
+                }
+                if seq_cst(o) {
+                    table(|tb| {
+                        t.vc.join(&tb.seq_cst);
+                        tb.seq_cst.join(&t.vc);
+                    });
+                }
+                // A read-modify-write continues the release sequence.
+                if o.releases() {
+                    inner.clock.join(&t.vc);
+                } else if let Some(f) = &t.fence_release {
+                    inner.clock.join(f);
+                }
+                let a = access(t, AccessKind::Update, site, Some(value));
+                inner.shadow.get_or_insert_with(Default::default).update(a);
+                if o.releases() {
+                    t.tick();
+                }
+                None
+            }
+        };
+        drop(g);
+        violation
+    });
+    let r = match result {
+        Some(r) => r,
+        // Not tracked (the thread is being torn down): just the operation.
+        None => (op.take().expect("not run"))().0,
+    };
+    if let Some(Some(v)) = violation {
+        report_violation(meta, v);
+    }
+    r
+}
+
+/// A fence.
+pub(crate) fn fence(order: Order, site: Loc) {
+    if !switch_on() {
+        return;
+    }
+    with(|t| {
+        if order.acquires() {
+            let pending = std::mem::take(&mut t.fence_acquire);
+            t.vc.join(&pending);
+            t.last_sync = Some(SyncNote {
+                verb: "passed an Acquire fence",
+                what: None,
+                site,
+            });
+        }
+        if order == Order::SeqCst {
+            table(|tb| {
+                t.vc.join(&tb.seq_cst);
+                tb.seq_cst.join(&t.vc);
+            });
+        }
+        if order.releases() {
+            t.fence_release = Some(t.vc.clone());
+            t.tick();
+        }
+    });
+}
+
+// ---- Reports ----------------------------------------------------------------
+
+fn described(a: &Access<Tag>, stack: Option<lockgraph_detect::StackRef>) -> AccessReport {
+    AccessReport {
+        thread: ThreadInfo {
+            id: ThreadId(a.thread),
+            name: a.tag.name.map(Into::into),
+        },
+        kind: a.kind,
+        site: Site::from_location(a.tag.site),
+        held: a
+            .tag
+            .held
+            .iter()
+            .flatten()
+            .map(|&(id, kind, created, name, site, _)| {
+                (describe(id, kind, created, name), Site::from_location(site))
+            })
+            .collect(),
+        last_sync: a.tag.sync.map(|s| s.words()),
+        value: a.tag.value.map(Value::words),
+        stack,
+    }
+}
+
+/// Whether this pair of sites on this location was reported already.
+fn first_report(location: u64, a: Loc, b: Loc) -> bool {
+    let (a, b) = (a as *const _ as usize, b as *const _ as usize);
+    let key = (location, a.min(b), a.max(b));
+    table(|t| t.reported.insert(key))
+}
+
+fn react_to(f: lockgraph_detect::Finding) {
+    if let Some(message) = react::handle(f, false) {
+        panic!("{message}");
+    }
+}
+
+fn report_race(meta: &Meta, r: race::Race<Tag>) {
+    if !first_report(meta.id(), r.earlier.tag.site, r.later.tag.site) {
+        return;
+    }
+    let location = meta.info();
+    let f = race::data_race(
+        &location,
+        &described(&r.earlier, None),
+        &described(&r.later, stack::capture()),
+    );
+    react_to(f);
+}
+
+fn report_violation(meta: &Meta, v: race::Violation<Tag>) {
+    if !first_report(meta.id(), v.read.tag.site, v.write.tag.site) {
+        return;
+    }
+    let location: ObjectInfo = meta.info();
+    // A lock held exclusively at both the check and the act, released in
+    // between: two critical sections of it.
+    let common = v.read.tag.held.iter().flatten().find_map(|r| {
+        v.write
+            .tag
+            .held
+            .iter()
+            .flatten()
+            .find(|w| w.0 == r.0 && !r.5.is_shared())
+            .map(|&(id, kind, created, name, _, _)| describe(id, kind, created, name))
+    });
+    let f = race::atomicity_violation(
+        &location,
+        &described(&v.read, None),
+        &described(&v.foreign, None),
+        &described(&v.write, stack::capture()),
+        v.observed,
+        common.as_ref(),
+    );
+    react_to(f);
+}
