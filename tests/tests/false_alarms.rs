@@ -537,3 +537,182 @@ fn a_semaphore_counting_items_between_threads() {
         }
     });
 }
+
+// ---------------------------------------------------------------------------
+// Races: correct programs over tracked locations, under contention, 200
+// rounds each. Every access below is ordered by the primitive beside it.
+// ---------------------------------------------------------------------------
+
+/// Rounds of each race twin.
+const ROUNDS: usize = 200;
+
+#[test]
+fn tracked_counters_under_locks_rwlocks_and_permits_race_with_nothing() {
+    silent(
+        "tracked_counters_under_locks_rwlocks_and_permits_race_with_nothing",
+        || {
+            let lock = Arc::new(Mutex::named("counter lock", ()));
+            let rw = Arc::new(RwLock::named("table", ()));
+            let sem = Arc::new(lockgraph::Semaphore::named("one permit", 1));
+            let counters = Arc::new([
+                lockgraph::Tracked::named("by mutex", 0u64),
+                lockgraph::Tracked::named("by rwlock", 0u64),
+                lockgraph::Tracked::named("by permit", 0u64),
+            ]);
+            let handles: Vec<_> = (0..4)
+                .map(|t| {
+                    let (lock, rw, sem, c) =
+                        (lock.clone(), rw.clone(), sem.clone(), counters.clone());
+                    lockgraph::thread::spawn(move || {
+                        let mut rng = Rng(0x51_7C_C1 + t);
+                        for _ in 0..ROUNDS {
+                            {
+                                let _g = lock.lock();
+                                c[0].store(c[0].load() + 1);
+                            }
+                            if rng.next() % 3 == 0 {
+                                let _w = rw.write();
+                                c[1].store(c[1].load() + 1);
+                            } else {
+                                let _r = rw.read();
+                                let _ = c[1].load();
+                            }
+                            let _p = sem.acquire();
+                            c[2].store(c[2].load() + 1);
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+            assert_eq!(counters[0].load(), 4 * ROUNDS as u64);
+            assert_eq!(counters[2].load(), 4 * ROUNDS as u64);
+        },
+    );
+}
+
+#[test]
+fn atomics_publish_with_release_acquire_and_update_in_one_step() {
+    silent(
+        "atomics_publish_with_release_acquire_and_update_in_one_step",
+        || {
+            use lockgraph::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+            use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+            let total = Arc::new(AtomicU64::new(0));
+            let max = Arc::new(AtomicUsize::new(0));
+            // One slot per round: written, then published by its flag.
+            let slots: Arc<Vec<(lockgraph::Tracked<u64>, AtomicBool)>> = Arc::new(
+                (0..ROUNDS)
+                    .map(|_| (lockgraph::Tracked::new(0), AtomicBool::new(false)))
+                    .collect(),
+            );
+            let producer = {
+                let (slots, total, max) = (slots.clone(), total.clone(), max.clone());
+                lockgraph::thread::spawn(move || {
+                    for (i, (data, flag)) in slots.iter().enumerate() {
+                        data.store(i as u64 * 3);
+                        flag.store(true, Release);
+                        total.fetch_add(1, AcqRel);
+                        let mut seen = max.load(Relaxed);
+                        while let Err(now) =
+                            max.compare_exchange_weak(seen, seen.max(i), AcqRel, Relaxed)
+                        {
+                            seen = now;
+                        }
+                    }
+                })
+            };
+            let consumers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (slots, total) = (slots.clone(), total.clone());
+                    lockgraph::thread::spawn(move || {
+                        for (i, (data, flag)) in slots.iter().enumerate() {
+                            while !flag.load(Acquire) {
+                                std::hint::spin_loop();
+                            }
+                            assert_eq!(data.load(), i as u64 * 3);
+                            let _ = total.fetch_update(AcqRel, Acquire, |v| Some(v + 1));
+                        }
+                    })
+                })
+                .collect();
+            producer.join().unwrap();
+            for c in consumers {
+                c.join().unwrap();
+            }
+            assert_eq!(total.load(Acquire), 3 * ROUNDS as u64);
+        },
+    );
+}
+
+#[test]
+fn hand_offs_through_events_latches_barriers_condvars_and_joins_race_with_nothing() {
+    silent(
+        "hand_offs_through_events_latches_barriers_condvars_and_joins_race_with_nothing",
+        || {
+            let data = Arc::new(lockgraph::Tracked::named("handed over", 0u64));
+            let barrier = Arc::new(lockgraph::Barrier::new(3));
+            let pair = Arc::new((Mutex::named("turn", 0usize), Condvar::named("turn changed")));
+            let handles: Vec<_> = (0..3usize)
+                .map(|me| {
+                    let (data, barrier, pair) = (data.clone(), barrier.clone(), pair.clone());
+                    lockgraph::thread::spawn(move || {
+                        for round in 0..ROUNDS {
+                            // Turn-taking over a condvar: each writes on its turn.
+                            let mut turn = pair.0.lock();
+                            while *turn % 3 != me {
+                                pair.1.wait(&mut turn);
+                            }
+                            data.store(data.load() + 1);
+                            *turn += 1;
+                            pair.1.notify_all();
+                            drop(turn);
+                            // Every few rounds, all meet and the leader writes alone.
+                            if round % 20 == 0 {
+                                if barrier.wait().unwrap().is_leader() {
+                                    data.store(data.load() + 1000);
+                                }
+                                barrier.wait().unwrap();
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().unwrap();
+            }
+            assert_eq!(data.load(), 3 * ROUNDS as u64 + 10 * 1000);
+            for _ in 0..ROUNDS / 10 {
+                let ev = Arc::new(lockgraph::Event::new());
+                let latch = Arc::new(lockgraph::Latch::new(2));
+                let (a, b) = (
+                    Arc::new(lockgraph::Tracked::new(0u8)),
+                    Arc::new(lockgraph::Tracked::new(0u8)),
+                );
+                let t1 = {
+                    let (ev, latch, a) = (ev.clone(), latch.clone(), a.clone());
+                    lockgraph::thread::spawn(move || {
+                        a.store(1);
+                        ev.set();
+                        latch.count_down();
+                    })
+                };
+                let t2 = {
+                    let (ev, latch, a, b) = (ev.clone(), latch.clone(), a.clone(), b.clone());
+                    lockgraph::thread::spawn(move || {
+                        ev.wait();
+                        assert_eq!(a.load(), 1);
+                        b.store(2);
+                        latch.count_down();
+                    })
+                };
+                latch.wait();
+                assert_eq!((a.load(), b.load()), (1, 2));
+                t1.join().unwrap();
+                t2.join().unwrap();
+                a.store(3);
+            }
+        },
+    );
+}
