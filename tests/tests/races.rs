@@ -553,3 +553,30 @@ live_scenario! {
         assert_eq!(a.into_inner(), 4);
     } => |out| { out.assert_silent(); }
 }
+
+// ---------------------------------------------------------------------------
+// 11. lockgraph's channels carry the sender's history; std's do not.
+// ---------------------------------------------------------------------------
+
+live_scenario! {
+    fn r11_twin_hand_off_through_lockgraph_channels_is_silent() {
+        use lockgraph::sync::mpsc;
+        let x = Arc::new(Tracked::named("x", 0u32));
+        let (tx, rx) = mpsc::channel::<u32>();
+        let (stx, srx) = mpsc::sync_channel::<u32>(1);
+        let t = {
+            let x = x.clone();
+            named("sender", move || {
+                x.store(1);
+                tx.send(1).unwrap();
+                stx.send(2).unwrap();
+            })
+        };
+        assert_eq!(rx.recv().unwrap(), 1);
+        assert_eq!(x.load(), 1);
+        x.store(2);
+        assert_eq!(srx.recv().unwrap(), 2);
+        t.join().unwrap();
+        assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Disconnected));
+    } => |out| { out.assert_silent(); }
+}

@@ -525,6 +525,24 @@ mod imp {
         rt::hb::annotate_acquire(addr, site)
     }
 
+    /// What a message carries: its sender's clock when it was sent.
+    #[derive(Debug)]
+    pub(crate) struct Clock(Option<Box<lockgraph_detect::race::VClock>>);
+
+    impl Clock {
+        /// This thread's clock, now.
+        #[inline]
+        pub(crate) fn now() -> Clock {
+            Clock(rt::hb::snapshot())
+        }
+
+        /// A receiver at `site` takes the clock in.
+        #[inline]
+        pub(crate) fn take_in(self, site: Loc) {
+            rt::hb::take_in(self.0, site)
+        }
+    }
+
     /// A thread lockgraph spawned is done with its closure.
     pub(crate) fn thread_finished() {
         rt::hb::finish()
@@ -836,6 +854,19 @@ mod imp {
     #[inline(always)]
     pub(crate) fn thread_finished() {}
 
+    /// The plain twin of a message's clock: zero-sized.
+    #[derive(Debug)]
+    pub(crate) struct Clock;
+
+    impl Clock {
+        #[inline(always)]
+        pub(crate) fn now() -> Clock {
+            Clock
+        }
+        #[inline(always)]
+        pub(crate) fn take_in(self, _: Loc) {}
+    }
+
     #[inline(always)]
     pub(crate) fn joined(_: u64, _: Loc) {}
 
@@ -876,6 +907,6 @@ pub(crate) use imp::{
     adopt_thread, block, current_thread_id, enabled, fence, gave_permit, hb_acquire, hb_release,
     intern, join, joined, once_self, passed, published, raw_fair_mutex, raw_mutex, raw_rwlock,
     rw_lock, rw_try, signal, sleeping, spawning, synced, thread_finished, took_permit, with_site,
-    AtomicTracking, CondvarState, Meta, SetMark, Tracking,
+    AtomicTracking, Clock, CondvarState, Meta, SetMark, Tracking,
 };
 pub use imp::{RawFairMutex, RawMutex, RawRwLock};

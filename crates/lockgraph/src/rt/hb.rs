@@ -425,6 +425,32 @@ pub(crate) fn annotate_acquire(addr: usize, site: Loc) {
     });
 }
 
+/// A message is sent: this thread's clock, for the receiver to take in
+/// (`None` while tracking is off).
+pub(crate) fn snapshot() -> Option<Box<VClock>> {
+    if !on() {
+        return None;
+    }
+    with(|t| {
+        let vc = Box::new(t.vc.clone());
+        t.tick();
+        vc
+    })
+}
+
+/// A message sent with clock `vc` was received at `site`.
+pub(crate) fn take_in(vc: Option<Box<VClock>>, site: Loc) {
+    let Some(vc) = vc else { return };
+    with(|t| {
+        t.vc.join(&vc);
+        t.last_sync = Some(SyncNote {
+            verb: "received a message",
+            what: None,
+            site,
+        });
+    });
+}
+
 // ---- Tracked locations ------------------------------------------------------
 
 /// A value as a report prints it.

@@ -5,6 +5,7 @@ mod barrier;
 mod core;
 mod event;
 mod latch;
+pub mod mpsc;
 mod once;
 mod semaphore;
 mod timer;
