@@ -580,3 +580,33 @@ live_scenario! {
         assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Disconnected));
     } => |out| { out.assert_silent(); }
 }
+
+live_scenario! {
+    fn r12_twin_once_lock_and_lazy_lock_publish_their_initializer() {
+        use lockgraph::sync::{LazyLock, OnceLock};
+        static CONFIG: Tracked<u32> = Tracked::new(0);
+        static READY: OnceLock<u32> = OnceLock::new();
+        static LAZY: LazyLock<u32> = LazyLock::new(|| {
+            CONFIG.store(CONFIG.load() + 10);
+            7
+        });
+        let (tx, rx) = mpsc::channel();
+        // Spawned first: ordered after the initializer only by the cells.
+        let reader = named("reader", move || {
+            rx.recv().unwrap();
+            assert_eq!(READY.get(), Some(&5));
+            assert_eq!(*LAZY, 7);
+            CONFIG.load()
+        });
+        let init = named("initializer", move || {
+            let v = *READY.get_or_init(|| {
+                CONFIG.store(1);
+                5
+            }) + *LAZY;
+            tx.send(()).unwrap();
+            v
+        });
+        assert_eq!(init.join().unwrap(), 12);
+        assert_eq!(reader.join().unwrap(), 11);
+    } => |out| { out.assert_silent(); }
+}

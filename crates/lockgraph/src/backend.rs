@@ -538,8 +538,8 @@ mod imp {
 
         /// A receiver at `site` takes the clock in.
         #[inline]
-        pub(crate) fn take_in(self, site: Loc) {
-            rt::hb::take_in(self.0, site)
+        pub(crate) fn take_in(&self, site: Loc) {
+            rt::hb::take_in(self.0.as_deref(), site)
         }
     }
 
@@ -864,7 +864,7 @@ mod imp {
             Clock
         }
         #[inline(always)]
-        pub(crate) fn take_in(self, _: Loc) {}
+        pub(crate) fn take_in(&self, _: Loc) {}
     }
 
     #[inline(always)]

@@ -439,12 +439,12 @@ pub(crate) fn snapshot() -> Option<Box<VClock>> {
 }
 
 /// A message sent with clock `vc` was received at `site`.
-pub(crate) fn take_in(vc: Option<Box<VClock>>, site: Loc) {
+pub(crate) fn take_in(vc: Option<&VClock>, site: Loc) {
     let Some(vc) = vc else { return };
     with(|t| {
-        t.vc.join(&vc);
+        t.vc.join(vc);
         t.last_sync = Some(SyncNote {
-            verb: "received a message",
+            verb: "received what another thread published",
             what: None,
             site,
         });

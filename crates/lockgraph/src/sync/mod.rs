@@ -7,6 +7,7 @@ mod event;
 mod latch;
 pub mod mpsc;
 mod once;
+mod once_lock;
 mod semaphore;
 mod timer;
 
@@ -14,5 +15,6 @@ pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrier};
 pub use event::Event;
 pub use latch::Latch;
 pub use once::{Once, OnceState};
+pub use once_lock::{LazyLock, OnceLock};
 pub use semaphore::{OverRelease, Semaphore, SemaphorePermit};
 pub use timer::Timer;
