@@ -610,3 +610,27 @@ live_scenario! {
         assert_eq!(reader.join().unwrap(), 11);
     } => |out| { out.assert_silent(); }
 }
+
+live_scenario! {
+    fn r13_twin_waits_that_find_their_condition_met_still_synchronize() {
+        let x = Arc::new(Tracked::named("x", 0u32));
+        let (latch, ev) = (Arc::new(Latch::named("done", 1)), Arc::new(Event::named("ready")));
+        let (tx, rx) = mpsc::channel();
+        let t = {
+            let (x, latch, ev) = (x.clone(), latch.clone(), ev.clone());
+            named("finisher", move || {
+                x.store(1);
+                latch.count_down();
+                ev.set();
+                tx.send(()).unwrap();
+            })
+        };
+        // The std channel makes sure both are done before the waits begin.
+        rx.recv().unwrap();
+        latch.wait();
+        assert_eq!(x.load(), 1);
+        ev.wait();
+        x.store(2);
+        t.join().unwrap();
+    } => |out| { out.assert_silent(); }
+}

@@ -68,6 +68,10 @@ impl<S> Core<S> {
         mut ready: impl FnMut(&mut S) -> Option<Done>,
     ) -> Option<Done> {
         if let Some(d) = ready(guard) {
+            // Found done without waiting: it still saw what was published.
+            if d == Done::Ok {
+                self.synced(site);
+            }
             return Some(d);
         }
         if backend::enabled() {

@@ -96,9 +96,15 @@ impl Event {
         self.core.signal(Signal::Clear, 0, Location::caller());
     }
 
-    /// Whether the flag is set.
+    /// Whether the flag is set. Seeing it set orders what the setter did
+    /// before as a wait would.
+    #[track_caller]
     pub fn is_set(&self) -> bool {
-        self.core.state.lock().set
+        let set = self.core.state.lock().set;
+        if set {
+            self.core.synced(Location::caller());
+        }
+        set
     }
 
     /// Waits until the flag is set (returns at once if it is).
@@ -151,7 +157,7 @@ impl Default for Event {
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
-            .field("set", &self.is_set())
+            .field("set", &self.core.state.lock().set)
             .finish()
     }
 }

@@ -70,9 +70,13 @@ impl Latch {
             .signal(Signal::CountDown, woken as u64, Location::caller());
     }
 
-    /// How many count-downs are still needed.
+    /// How many count-downs are still needed. The count-downs it reflects
+    /// are ordered before what this thread does next.
+    #[track_caller]
     pub fn count(&self) -> usize {
-        *self.core.state.lock()
+        let s = self.core.state.lock();
+        self.core.synced(Location::caller());
+        *s
     }
 
     /// Waits until the count reaches zero.
@@ -102,7 +106,7 @@ impl Latch {
 impl fmt::Debug for Latch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Latch")
-            .field("count", &self.count())
+            .field("count", &*self.core.state.lock())
             .finish()
     }
 }

@@ -105,18 +105,27 @@ impl Once {
     }
 
     /// Where the once stands.
+    #[track_caller]
     pub fn state(&self) -> OnceState {
         match self.core.state.lock().state {
             NEW => OnceState::New,
             RUNNING => OnceState::InProgress,
-            DONE => OnceState::Done,
+            DONE => {
+                self.core.synced(Location::caller());
+                OnceState::Done
+            }
             _ => OnceState::Poisoned,
         }
     }
 
     /// Whether a call completed.
+    #[track_caller]
     pub fn is_completed(&self) -> bool {
-        self.done.load(Ordering::Acquire)
+        let done = self.done.load(Ordering::Acquire);
+        if done {
+            self.core.synced(Location::caller());
+        }
+        done
     }
 
     fn run(&self, site: Loc, force: bool, f: impl FnOnce(OnceState)) {
