@@ -392,28 +392,6 @@ macro_rules! scenario {
     };
 }
 
-/// [`scenario!`] without the post-mortem comparison: for findings whose
-/// inputs traces do not carry yet (tracked-location accesses, issue 11's
-/// offline half). Everything else is the same: the body runs in a child,
-/// its panic fails the test unless the check expects it.
-#[macro_export]
-macro_rules! live_scenario {
-    ($(#[$attr:meta])* fn $name:ident() $body:block => |$out:ident| $check:block) => {
-        $(#[$attr])*
-        #[test]
-        fn $name() {
-            let path = module_path!();
-            let name = match path.split_once("::") {
-                Some((_, rest)) => format!("{rest}::{}", stringify!($name)),
-                None => stringify!($name).to_owned(),
-            };
-            let $out = $crate::run(&name, || $body);
-            $check
-            $out.assert_body_ok();
-        }
-    };
-}
-
 /// Names of the steps of a finding's evidence, as `op object@line` strings, for assertions.
 pub fn steps(f: &Finding) -> Vec<String> {
     f.evidence

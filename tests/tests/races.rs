@@ -5,8 +5,8 @@
 //! happens-before edge, so the buggy programs race in every run, and a twin
 //! is silent only because of the synchronization it is about.
 //!
-//! Live only for now: traces do not carry tracked-location accesses yet, so
-//! there is no post-mortem run to compare with (issue 11, offline half).
+//! Every run is recorded, and `lockgraph analyze` of its trace must find the
+//! same races with the same fingerprints (`scenario!` checks it).
 
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::mpsc;
@@ -17,13 +17,13 @@ use lockgraph::cell::UnsafeCell;
 use lockgraph::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize};
 use lockgraph::{Event, Latch, Mutex, Once, RwLock, Semaphore, Tracked};
 use lockgraph_detect::{Kind, Op, Severity};
-use lockgraph_scenarios::{live_scenario, ms, named, plain, steps};
+use lockgraph_scenarios::{ms, named, plain, scenario, steps};
 
 // ---------------------------------------------------------------------------
 // 1. A counter two threads increment: unsynchronized, and under a mutex.
 // ---------------------------------------------------------------------------
 
-live_scenario! {
+scenario! {
     fn r01_unsynchronized_counter_is_a_data_race() {
         let counter = Arc::new(Tracked::named("counter", 0u64));
         let (tx, rx) = mpsc::channel();
@@ -52,7 +52,7 @@ live_scenario! {
     }
 }
 
-live_scenario! {
+scenario! {
     fn r01_twin_counter_under_a_mutex_is_silent() {
         let lock = Arc::new(Mutex::named("lock", ()));
         let counter = Arc::new(Tracked::named("counter", 0u64));
@@ -80,7 +80,7 @@ live_scenario! {
 // 2. Reading what a thread wrote: after joining it, and before.
 // ---------------------------------------------------------------------------
 
-live_scenario! {
+scenario! {
     fn r02_read_before_join_is_a_data_race() {
         let result = Arc::new(Tracked::named("result", 0u32));
         let (tx, rx) = mpsc::channel();
@@ -102,7 +102,7 @@ live_scenario! {
     }
 }
 
-live_scenario! {
+scenario! {
     fn r02_twin_read_after_join_is_silent() {
         let result = Arc::new(Tracked::named("result", 0u32));
         let t = {
@@ -119,7 +119,7 @@ live_scenario! {
 // 3. A hand-off: through an Event, and through a sleep.
 // ---------------------------------------------------------------------------
 
-live_scenario! {
+scenario! {
     fn r03_hand_off_through_a_sleep_is_a_data_race() {
         let data = Arc::new(Tracked::named("data", 0u32));
         let t = {
@@ -136,7 +136,7 @@ live_scenario! {
     }
 }
 
-live_scenario! {
+scenario! {
     fn r03_twin_hand_off_through_an_event_is_silent() {
         let data = Arc::new(Tracked::named("data", 0u32));
         let ready = Arc::new(Event::named("ready"));
@@ -176,7 +176,7 @@ fn publish(store: std::sync::atomic::Ordering, load: std::sync::atomic::Ordering
     v
 }
 
-live_scenario! {
+scenario! {
     fn r04_relaxed_flag_publication_is_a_data_race() {
         assert_eq!(publish(Relaxed, Relaxed), 99);
     } => |out| {
@@ -187,13 +187,13 @@ live_scenario! {
     }
 }
 
-live_scenario! {
+scenario! {
     fn r04_twin_release_acquire_flag_publication_is_silent() {
         assert_eq!(publish(Release, Acquire), 99);
     } => |out| { out.assert_silent(); }
 }
 
-live_scenario! {
+scenario! {
     fn r04_twin_fences_around_relaxed_accesses_are_silent() {
         let data = Arc::new(Tracked::named("payload", 0u64));
         let flag = Arc::new(AtomicBool::new(false));
@@ -218,7 +218,7 @@ live_scenario! {
 // 5. Atomic check-then-act: load then store, and compare_exchange.
 // ---------------------------------------------------------------------------
 
-live_scenario! {
+scenario! {
     fn r05_atomic_load_then_store_with_a_write_between_is_an_atomicity_violation() {
         let x = Arc::new(AtomicU64::new(0));
         let (gate_a, gate_b) = (Arc::new(Gate::new(2)), Arc::new(Gate::new(2)));
@@ -251,7 +251,7 @@ live_scenario! {
     }
 }
 
-live_scenario! {
+scenario! {
     fn r05_twin_compare_exchange_loop_is_silent() {
         let x = Arc::new(AtomicU64::new(0));
         let (gate_a, gate_b) = (Arc::new(Gate::new(2)), Arc::new(Gate::new(2)));
@@ -275,7 +275,7 @@ live_scenario! {
     } => |out| { out.assert_silent(); }
 }
 
-live_scenario! {
+scenario! {
     fn r05_relaxed_load_then_store_over_an_unordered_write_is_a_warning() {
         let x = Arc::new(AtomicUsize::new(0));
         let t = {
@@ -338,7 +338,7 @@ fn withdraw(split: bool) {
     t.join().unwrap();
 }
 
-live_scenario! {
+scenario! {
     fn r06_check_and_act_in_two_critical_sections_is_an_atomicity_violation() {
         withdraw(true);
     } => |out| {
@@ -351,7 +351,7 @@ live_scenario! {
     }
 }
 
-live_scenario! {
+scenario! {
     fn r06_twin_check_and_act_in_one_critical_section_is_silent() {
         withdraw(false);
     } => |out| { out.assert_silent(); }
@@ -361,7 +361,7 @@ live_scenario! {
 // 7. Threads lockgraph does not know: hand-offs it cannot see stay silent.
 // ---------------------------------------------------------------------------
 
-live_scenario! {
+scenario! {
     fn r07_hand_off_to_an_unknown_thread_through_a_std_channel_is_silent() {
         let data = Arc::new(Tracked::named("job", 0u32));
         let (tx, rx) = mpsc::channel::<()>();
@@ -380,7 +380,7 @@ live_scenario! {
     } => |out| { out.assert_silent(); }
 }
 
-live_scenario! {
+scenario! {
     fn r07_twin_std_spawn_then_join_then_read_is_silent() {
         let data = Arc::new(Tracked::named("out", 0u32));
         data.store(1);
@@ -433,7 +433,7 @@ fn cell_writes(guarded: bool) -> u64 {
     v
 }
 
-live_scenario! {
+scenario! {
     fn r08_unguarded_cell_writes_are_a_data_race() {
         cell_writes(false);
     } => |out| {
@@ -445,7 +445,7 @@ live_scenario! {
     }
 }
 
-live_scenario! {
+scenario! {
     fn r08_twin_guarded_cell_writes_are_silent() {
         assert_eq!(cell_writes(true), 2);
     } => |out| { out.assert_silent(); }
@@ -455,7 +455,7 @@ live_scenario! {
 // 9. Every primitive orders: rwlock, semaphore, latch, once, condvar, annotations.
 // ---------------------------------------------------------------------------
 
-live_scenario! {
+scenario! {
     fn r09_writes_under_a_read_lock_are_a_data_race() {
         let rw = Arc::new(RwLock::named("table", ()));
         let x = Arc::new(Tracked::named("cell", 0u32));
@@ -481,7 +481,7 @@ live_scenario! {
     }
 }
 
-live_scenario! {
+scenario! {
     fn r09_twin_every_primitive_orders_its_hand_off() {
         let x = Arc::new(Tracked::named("x", 0u32));
         // RwLock: a write lock, then a read lock.
@@ -527,7 +527,7 @@ live_scenario! {
     } => |out| { out.assert_silent(); }
 }
 
-live_scenario! {
+scenario! {
     fn r09_a_std_channel_without_the_annotation_is_a_data_race() {
         let x = Arc::new(Tracked::named("x", 0u32));
         let (tx, rx) = mpsc::channel::<u8>();
@@ -541,7 +541,7 @@ live_scenario! {
     }
 }
 
-live_scenario! {
+scenario! {
     fn r10_exclusive_access_and_construction_are_never_races() {
         let mut x = Tracked::named("owned", 1u32);
         *x.get_mut() += 1;
@@ -558,7 +558,7 @@ live_scenario! {
 // 11. lockgraph's channels carry the sender's history; std's do not.
 // ---------------------------------------------------------------------------
 
-live_scenario! {
+scenario! {
     fn r11_twin_hand_off_through_lockgraph_channels_is_silent() {
         use lockgraph::sync::mpsc;
         let x = Arc::new(Tracked::named("x", 0u32));
@@ -581,7 +581,7 @@ live_scenario! {
     } => |out| { out.assert_silent(); }
 }
 
-live_scenario! {
+scenario! {
     fn r12_twin_once_lock_and_lazy_lock_publish_their_initializer() {
         use lockgraph::sync::{LazyLock, OnceLock};
         static CONFIG: Tracked<u32> = Tracked::new(0);
@@ -611,7 +611,7 @@ live_scenario! {
     } => |out| { out.assert_silent(); }
 }
 
-live_scenario! {
+scenario! {
     fn r13_twin_waits_that_find_their_condition_met_still_synchronize() {
         let x = Arc::new(Tracked::named("x", 0u32));
         let (latch, ev) = (Arc::new(Latch::named("done", 1)), Arc::new(Event::named("ready")));

@@ -100,6 +100,16 @@ impl VClock {
     pub fn clear(&mut self) {
         self.0.clear();
     }
+
+    /// The entries that differ from `older`, as `(slot, value)` pairs: what
+    /// a trace records of a clock it recorded before.
+    pub fn changes_since(&self, older: &VClock) -> Vec<(u32, u32)> {
+        let n = self.0.len().max(older.0.len()) as u32;
+        (0..n)
+            .filter(|&i| self.get(i) != older.get(i))
+            .map(|i| (i, self.get(i)))
+            .collect()
+    }
 }
 
 /// One moment of one thread: its slot and that slot's clock. FastTrack's
@@ -241,6 +251,8 @@ pub struct Shadow<A> {
     write: Option<Access<A>>,
     reads: Reads<A>,
     windows: Vec<Window<A>>,
+    /// Operations applied so far: the order a trace replays them in.
+    seq: u64,
 }
 
 impl<A> Default for Shadow<A> {
@@ -249,6 +261,62 @@ impl<A> Default for Shadow<A> {
             write: None,
             reads: Reads::None,
             windows: Vec::new(),
+            seq: 0,
+        }
+    }
+}
+
+/// One operation on a tracked location, as both drivers apply it
+/// ([`Shadow::apply`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocOp {
+    /// A read; `check`: whether it can race (not for an atomic).
+    Read {
+        /// Check for a race.
+        check: bool,
+    },
+    /// A write; `check` as for a read.
+    Write {
+        /// Check for a race.
+        check: bool,
+    },
+    /// An atomic read-modify-write.
+    Update,
+    /// An exclusive access (`&mut`): history restarts.
+    Reset,
+}
+
+impl LocOp {
+    /// The operation's code in a trace: `r`, `w`, `u`, `x` (a read or
+    /// write of an atomic is checked by nobody: its kind says so).
+    pub fn code(self) -> &'static str {
+        match self {
+            LocOp::Read { .. } => "r",
+            LocOp::Write { .. } => "w",
+            LocOp::Update => "u",
+            LocOp::Reset => "x",
+        }
+    }
+
+    /// From [`LocOp::code`], for a location whose accesses race (`check`)
+    /// or not (an atomic).
+    pub fn from_code(code: &str, check: bool) -> Option<LocOp> {
+        Some(match code {
+            "r" => LocOp::Read { check },
+            "w" => LocOp::Write { check },
+            "u" => LocOp::Update,
+            "x" => LocOp::Reset,
+            _ => return None,
+        })
+    }
+
+    /// The access kind of the operation (a reset has none: `None`).
+    pub fn kind(self) -> Option<AccessKind> {
+        match self {
+            LocOp::Read { .. } => Some(AccessKind::Read),
+            LocOp::Write { .. } => Some(AccessKind::Write),
+            LocOp::Update => Some(AccessKind::Update),
+            LocOp::Reset => None,
         }
     }
 }
@@ -269,6 +337,40 @@ impl<A: Clone> Shadow<A> {
     /// A location nobody accessed (construction is not a write).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Applies operation `op` (its access made by a thread whose clock is
+    /// `clock`), returning what it found, and the operation's place in this
+    /// location's order (0 for the first). The one step both the live
+    /// runtime and the replay of a trace take.
+    pub fn apply(
+        &mut self,
+        op: LocOp,
+        access: Option<Access<A>>,
+        clock: &VClock,
+    ) -> (u64, WriteOutcome<A>) {
+        let n = self.seq;
+        self.seq += 1;
+        let none = WriteOutcome {
+            race: None,
+            violation: None,
+        };
+        let out = match (op, access) {
+            (LocOp::Read { check }, Some(a)) => WriteOutcome {
+                race: self.read(a, clock, check),
+                violation: None,
+            },
+            (LocOp::Write { check }, Some(a)) => self.write(a, clock, check),
+            (LocOp::Update, Some(a)) => {
+                self.update(a);
+                none
+            }
+            _ => {
+                self.reset();
+                none
+            }
+        };
+        (n, out)
     }
 
     /// The epoch of the last write, for a driver's same-epoch fast path.
@@ -365,7 +467,9 @@ impl<A: Clone> Shadow<A> {
     /// An exclusive access (`&mut`, `into_inner`): nothing can race with
     /// it, and it forgets what came before.
     pub fn reset(&mut self) {
+        let seq = self.seq;
         *self = Shadow::new();
+        self.seq = seq;
     }
 
     fn write_race(&self, access: &Access<A>, clock: &VClock) -> Option<Race<A>> {
@@ -477,6 +581,23 @@ impl AccessReport {
             self.kind.verb(),
             self.site
         )
+    }
+}
+
+/// The lock held exclusively at both accesses of a window, if any: the
+/// check and the act were two critical sections of it.
+pub fn common_exclusive(read: &[(u64, crate::Mode)], write: &[(u64, crate::Mode)]) -> Option<u64> {
+    read.iter()
+        .find(|(o, m)| !m.is_shared() && write.iter().any(|(p, _)| p == o))
+        .map(|(o, _)| *o)
+}
+
+/// A thread's last synchronization in a report's words: `verb`, what it
+/// synchronized through (if an object), where.
+pub fn sync_words(verb: &str, object: Option<&ObjectInfo>, site: &Site) -> String {
+    match object {
+        Some(o) => format!("{verb} {} at {site}", o.label()),
+        None => format!("{verb} at {site}"),
     }
 }
 

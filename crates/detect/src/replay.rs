@@ -25,6 +25,7 @@ use crate::model::{
     ThreadInfo, THREAD_OBJECTS,
 };
 use crate::order::{Acquisition, LockOrderGraph};
+use crate::race::{self, AccessReport};
 use crate::selfwait::{self, Request};
 use crate::stall;
 use crate::state::{self, HeldStack, NotifyMark, Orphans, SetMark, Streak};
@@ -123,6 +124,8 @@ pub struct Replay<'a> {
     /// The trace ends with the process's exit (an `exit` with `how:
     /// process`): every thread not blocked ended with it.
     process_exit: bool,
+    /// Tracked-location accesses, applied to their shadows.
+    races: races::Races,
 }
 
 /// A stable 64-bit hash of a class key, used as the class's node id.
@@ -154,6 +157,7 @@ impl Analyzer {
             notify_marks: FxHashMap::default(),
             set_marks: FxHashMap::default(),
             process_exit: false,
+            races: races::Races::default(),
             leaked: Vec::new(),
             orphans: Orphans::new(),
             ended_with_permits: Vec::new(),
@@ -287,6 +291,16 @@ impl Replay<'_> {
                 self.event(thread, event);
             }
             Record::Finding { .. } => self.analyzer.stats.live_findings += 1,
+            Record::Access(a) => {
+                let check = self
+                    .objects
+                    .get(&a.o)
+                    .map_or(true, |o| o.kind != ObjectKind::Atomic);
+                for found in self.races.access(a, check) {
+                    let f = self.race_finding(found);
+                    self.findings.push(f);
+                }
+            }
             Record::Livelock(spins) => {
                 let spinners: Vec<Spinner> = spins
                     .iter()
@@ -889,6 +903,10 @@ impl Replay<'_> {
             }
         }
         self.livelocks();
+        for found in self.races.finish() {
+            let f = self.race_finding(found);
+            self.findings.push(f);
+        }
         let of: Vec<ThreadId> = waiters
             .iter()
             .map(|w| w.thread.id)
@@ -929,6 +947,64 @@ impl Replay<'_> {
     }
 }
 
+impl Replay<'_> {
+    /// An access of the race pass described as the live runtime describes it.
+    fn described(&mut self, a: &race::Access<races::Tag>) -> AccessReport {
+        let thread = self.thread(a.thread).info.clone();
+        AccessReport {
+            thread,
+            kind: a.kind,
+            site: self.site(Some(a.tag.site)),
+            held: a
+                .tag
+                .held
+                .iter()
+                .map(|&(o, s, _)| (self.object(o), self.site(Some(s))))
+                .collect(),
+            last_sync: a.tag.sync.as_ref().map(|(verb, o, s)| {
+                race::sync_words(
+                    verb,
+                    o.map(|o| self.object(o)).as_ref(),
+                    &self.site(Some(*s)),
+                )
+            }),
+            value: a.tag.value.clone(),
+            stack: self.stack(Some(a.tag.site)),
+        }
+    }
+
+    fn race_finding(&mut self, found: races::Found) -> Finding {
+        match found {
+            races::Found::Race(o, r) => {
+                let location = self.object(o);
+                let (earlier, later) = (self.described(&r.earlier), self.described(&r.later));
+                race::data_race(&location, &earlier, &later)
+            }
+            races::Found::Violation(o, v) => {
+                let location = self.object(o);
+                let modes = |a: &race::Access<races::Tag>| -> Vec<(u64, Mode)> {
+                    a.tag.held.iter().map(|&(o, _, m)| (o, m)).collect()
+                };
+                let common = race::common_exclusive(&modes(&v.read), &modes(&v.write))
+                    .map(|id| self.object(id));
+                let (read, foreign, write) = (
+                    self.described(&v.read),
+                    self.described(&v.foreign),
+                    self.described(&v.write),
+                );
+                race::atomicity_violation(
+                    &location,
+                    &read,
+                    &foreign,
+                    &write,
+                    v.observed,
+                    common.as_ref(),
+                )
+            }
+        }
+    }
+}
+
 fn push(ts: &mut ThreadState, o: u64, mode: Mode, site: u64) {
     // An acquisition of a lock the thread kept failing on: progress.
     if ts.streak.ended_by(o) {
@@ -937,6 +1013,8 @@ fn push(ts: &mut ThreadState, o: u64, mode: Mode, site: u64) {
     }
     ts.held.push(o, mode, site);
 }
+
+mod races;
 
 #[cfg(test)]
 mod tests;

@@ -450,7 +450,7 @@ mod imp {
         /// An access through `&mut`: exclusive, so nothing races with it.
         #[inline]
         pub(crate) fn exclusive(&mut self) {
-            rt::hb::exclusive(&mut self.loc)
+            rt::hb::exclusive(&self.meta, &mut self.loc)
         }
     }
 
@@ -506,7 +506,7 @@ mod imp {
         /// An access through `&mut`: exclusive.
         #[inline]
         pub(crate) fn exclusive(&mut self) {
-            rt::hb::exclusive_atomic(&mut self.state)
+            rt::hb::exclusive_atomic(&self.meta, &mut self.state)
         }
     }
 

@@ -17,5 +17,6 @@ pub mod write;
 
 pub use read::{ReadError, TraceReader};
 pub use record::{
-    Event, EventKind, Outcome, Record, SignalKind, SpinSnapshot, WaitSnapshot, FORMAT_VERSION,
+    AccessRecord, Event, EventKind, Outcome, Record, SignalKind, SpinSnapshot, WaitSnapshot,
+    FORMAT_VERSION,
 };

@@ -10,9 +10,11 @@ use std::io::{self, BufRead};
 use serde::Deserialize;
 
 use super::record::{
-    Event, EventKind, Outcome, Record, SignalKind, SpinSnapshot, WaitSnapshot, FORMAT_VERSION,
+    AccessRecord, Event, EventKind, Outcome, Record, SignalKind, SpinSnapshot, WaitSnapshot,
+    FORMAT_VERSION,
 };
 use crate::model::{Frame, Mode, ObjectKind};
+use crate::race::LocOp;
 
 /// The longest line a reader accepts.
 pub const MAX_LINE: usize = 1 << 20;
@@ -282,6 +284,7 @@ struct Fields<'a> {
     fingerprint: Option<Cow<'a, str>>,
     deadlock: Option<Vec<WaitSnapshot>>,
     livelock: Option<Vec<SpinSnapshot>>,
+    access: Option<AccessRecord>,
 }
 
 impl Fields<'_> {
@@ -697,7 +700,16 @@ fn parse(line: &[u8]) -> Result<Record, String> {
     if let Some(spins) = f.livelock {
         return Ok(Record::Livelock(spins));
     }
-    Err("a JSON object, but no known record: expected one of the keys lockgraph_trace, ev, object, thread, site, finding, deadlock, livelock".to_owned())
+    if let Some(a) = f.access {
+        if LocOp::from_code(&a.k, true).is_none() {
+            return Err(format!(
+                "access record with unknown operation {:?} (expected r, w, u or x)",
+                a.k
+            ));
+        }
+        return Ok(Record::Access(a));
+    }
+    Err("a JSON object, but no known record: expected one of the keys lockgraph_trace, ev, object, thread, site, finding, deadlock, livelock, access".to_owned())
 }
 
 #[cfg(test)]

@@ -48,6 +48,40 @@ pub struct SpinSnapshot {
     pub held: Vec<(u64, u64, Mode)>,
 }
 
+/// One operation on a tracked location (`{"access": {...}}`), written
+/// while race tracking is on: what `race::Shadow::apply` needs, so the
+/// replay finds the races the live run found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRecord {
+    /// The thread (0 for a reset).
+    pub t: u64,
+    /// The location (an object of kind atomic, cell or tracked).
+    pub o: u64,
+    /// The operation's place in the location's order, from 0.
+    pub n: u64,
+    /// `r` read, `w` write, `u` atomic read-modify-write, `x` exclusive reset.
+    pub k: String,
+    /// The thread's clock slot.
+    #[serde(default)]
+    pub slot: u32,
+    /// The thread's clock entries that changed since its previous access
+    /// record: `[slot, value]` pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vc: Vec<(u32, u32)>,
+    /// Where (a site id; 0 for a reset).
+    #[serde(default)]
+    pub s: u64,
+    /// Locks held: `[object, site, mode]` triples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<(u64, u64, Mode)>,
+    /// The thread's last synchronization: `[words, object, site]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<(String, Option<u64>, u64)>,
+    /// The value read or written (atomics), as a report prints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v: Option<String>,
+}
+
 /// One line of a trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -112,4 +146,6 @@ pub enum Record {
     Deadlock(Vec<WaitSnapshot>),
     /// A livelock the live runtime found: the threads that kept failing.
     Livelock(Vec<SpinSnapshot>),
+    /// An operation on a tracked location.
+    Access(AccessRecord),
 }

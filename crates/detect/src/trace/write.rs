@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::record::{Event, Record, SpinSnapshot, WaitSnapshot, FORMAT_VERSION};
+use super::record::{AccessRecord, Event, Record, SpinSnapshot, WaitSnapshot, FORMAT_VERSION};
 use crate::model::{Mode, ObjectKind};
 
 fn json_str(s: &str) -> String {
@@ -208,6 +208,13 @@ pub fn record(out: &mut String, r: &Record) {
                 "{{\"finding\":{},\"fingerprint\":{}}}",
                 json_str(kind),
                 json_str(fingerprint)
+            );
+        }
+        Record::Access(a) => {
+            let _ = writeln!(
+                out,
+                "{{\"access\":{}}}",
+                serde_json::to_string::<AccessRecord>(a).unwrap_or_else(|_| "{}".into())
             );
         }
         Record::Livelock(spins) => {

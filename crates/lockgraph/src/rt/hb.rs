@@ -18,7 +18,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-use lockgraph_detect::race::{self, Access, AccessKind, AccessReport, Epoch, Shadow, VClock};
+use lockgraph_detect::race::{
+    self, Access, AccessKind, AccessReport, Epoch, LocOp, Shadow, VClock, WriteOutcome,
+};
 use lockgraph_detect::{Mode, ObjectInfo, ObjectKind, Site, ThreadId, ThreadInfo};
 use rustc_hash::FxHashSet;
 
@@ -102,15 +104,13 @@ pub(crate) struct SyncNote {
 
 impl SyncNote {
     fn words(&self) -> String {
-        match self.what {
-            Some((id, kind, created, name)) => format!(
-                "{} {} at {}",
-                self.verb,
-                describe(id, kind, created, name).label(),
-                Site::from_location(self.site)
-            ),
-            None => format!("{} at {}", self.verb, Site::from_location(self.site)),
-        }
+        race::sync_words(
+            self.verb,
+            self.what
+                .map(|(id, kind, created, name)| describe(id, kind, created, name))
+                .as_ref(),
+            &Site::from_location(self.site),
+        )
     }
 }
 
@@ -131,6 +131,9 @@ struct HbThread {
     /// Clocks seen by relaxed loads, which an acquire fence takes in.
     fence_acquire: VClock,
     last_sync: Option<SyncNote>,
+    /// The clock as of this thread's latest access record (traces record
+    /// only what changed).
+    recorded: VClock,
 }
 
 thread_local! {
@@ -193,6 +196,7 @@ impl HbThread {
             fence_release: None,
             fence_acquire: VClock::new(),
             last_sync: None,
+            recorded: VClock::new(),
         })
     }
 
@@ -580,16 +584,61 @@ pub(crate) fn read(meta: &Meta, loc: &LocState, site: Loc) {
 #[cold]
 fn read_slow(meta: &Meta, loc: &LocState, site: Loc) {
     let found = with(|t| {
-        let a = access(t, AccessKind::Read, site, None);
         let mut g = loc.shadow.lock();
         let s = g.get_or_insert_with(Default::default);
-        let race = s.read(a, &t.vc, true);
+        let out = apply(meta, s, t, LocOp::Read { check: true }, site, None);
         loc.read.store(s.read_epoch().bits(), Ordering::Relaxed);
-        race
-    })
-    .flatten();
-    if let Some(r) = found {
-        report_race(meta, r);
+        out
+    });
+    if let Some(out) = found {
+        report(meta, out);
+    }
+}
+
+/// Applies `op` at `site` to the shadow `s` of `meta` for thread `t`, with
+/// detect's one rule (`Shadow::apply`), and records it when recording.
+fn apply(
+    meta: &Meta,
+    s: &mut Shadow<Tag>,
+    t: &mut HbThread,
+    op: LocOp,
+    site: Loc,
+    value: Option<Value>,
+) -> WriteOutcome<Tag> {
+    let a = op.kind().map(|kind| access(t, kind, site, value));
+    let tag = a.as_ref().map(|a| a.tag);
+    let (n, out) = s.apply(op, a, &t.vc);
+    if super::sink::recording() {
+        let delta = t.vc.changes_since(&t.recorded);
+        t.recorded.copy_from(&t.vc);
+        let tag = tag.expect("an access has a tag");
+        let held: Vec<(u64, Loc, Mode)> = tag
+            .held
+            .iter()
+            .flatten()
+            .map(|&(o, _, _, _, site, mode)| (o, site, mode))
+            .collect();
+        super::sink::access_record(
+            t.id,
+            meta.id(),
+            n,
+            op.code(),
+            t.slot,
+            delta,
+            Some(site),
+            &held,
+            tag.sync.map(|s| (s.verb, s.what.map(|w| w.0), s.site)),
+            value.map(Value::words),
+        );
+    }
+    out
+}
+
+/// An exclusive reset of a shadow, recorded.
+fn reset(meta: &Meta, s: &mut Shadow<Tag>) {
+    let (n, _) = s.apply(LocOp::Reset, None, &VClock::new());
+    if super::sink::recording() {
+        super::sink::access_record(0, meta.id(), n, "x", 0, Vec::new(), None, &[], None, None);
     }
 }
 
@@ -609,35 +658,32 @@ pub(crate) fn write(meta: &Meta, loc: &LocState, site: Loc) {
 #[cold]
 fn write_slow(meta: &Meta, loc: &LocState, site: Loc) {
     let found = with(|t| {
-        let a = access(t, AccessKind::Write, site, None);
         let mut g = loc.shadow.lock();
         let s = g.get_or_insert_with(Default::default);
-        let out = s.write(a, &t.vc, true);
+        let out = apply(meta, s, t, LocOp::Write { check: true }, site, None);
         loc.write.store(s.write_epoch().bits(), Ordering::Relaxed);
         loc.read.store(0, Ordering::Relaxed);
         out
     });
     if let Some(out) = found {
-        if let Some(r) = out.race {
-            report_race(meta, r);
-        }
-        if let Some(v) = out.violation {
-            report_violation(meta, v);
-        }
+        report(meta, out);
     }
 }
 
 /// An exclusive access (`&mut`): nothing races with it; history restarts.
-pub(crate) fn exclusive(loc: &mut LocState) {
-    *loc.shadow.get_mut() = None;
+pub(crate) fn exclusive(meta: &Meta, loc: &mut LocState) {
+    if let Some(s) = loc.shadow.get_mut() {
+        reset(meta, s);
+    }
     *loc.write.get_mut() = 0;
     *loc.read.get_mut() = 0;
 }
 
 /// An exclusive access to an atomic.
-pub(crate) fn exclusive_atomic(state: &mut AtomicState) {
-    let inner = state.inner.get_mut();
-    inner.shadow = None;
+pub(crate) fn exclusive_atomic(meta: &Meta, state: &mut AtomicState) {
+    if let Some(s) = &mut state.inner.get_mut().shadow {
+        reset(meta, s);
+    }
 }
 
 /// How an atomic operation orders, in the runtime's words.
@@ -711,9 +757,8 @@ fn atomic_slow<R>(
                 if seq_cst(o) {
                     table(|tb| t.vc.join(&tb.seq_cst));
                 }
-                let a = access(t, AccessKind::Read, site, Some(value));
                 let s = inner.shadow.get_or_insert_with(Default::default);
-                s.read(a, &t.vc, false);
+                apply(meta, s, t, LocOp::Read { check: false }, site, Some(value));
                 if o.acquires() {
                     t.last_sync = Some(SyncNote {
                         verb: "loaded with Acquire",
@@ -741,9 +786,8 @@ fn atomic_slow<R>(
                 } else {
                     inner.clock.clear();
                 }
-                let a = access(t, AccessKind::Write, site, Some(value));
                 let s = inner.shadow.get_or_insert_with(Default::default);
-                let out = s.write(a, &t.vc, false);
+                let out = apply(meta, s, t, LocOp::Write { check: false }, site, Some(value));
                 if o.releases() {
                     t.tick();
                 }
@@ -767,8 +811,8 @@ fn atomic_slow<R>(
                 } else if let Some(f) = &t.fence_release {
                     inner.clock.join(f);
                 }
-                let a = access(t, AccessKind::Update, site, Some(value));
-                inner.shadow.get_or_insert_with(Default::default).update(a);
+                let s = inner.shadow.get_or_insert_with(Default::default);
+                apply(meta, s, t, LocOp::Update, site, Some(value));
                 if o.releases() {
                     t.tick();
                 }
@@ -784,7 +828,13 @@ fn atomic_slow<R>(
         None => (op.take().expect("not run"))().0,
     };
     if let Some(Some(v)) = violation {
-        report_violation(meta, v);
+        report(
+            meta,
+            WriteOutcome {
+                race: None,
+                violation: Some(v),
+            },
+        );
     }
     r
 }
@@ -855,6 +905,15 @@ fn react_to(f: lockgraph_detect::Finding) {
     }
 }
 
+fn report(meta: &Meta, out: WriteOutcome<Tag>) {
+    if let Some(r) = out.race {
+        report_race(meta, r);
+    }
+    if let Some(v) = out.violation {
+        report_violation(meta, v);
+    }
+}
+
 fn report_race(meta: &Meta, r: race::Race<Tag>) {
     if !first_report(meta.id(), r.earlier.tag.site, r.later.tag.site) {
         return;
@@ -875,13 +934,15 @@ fn report_violation(meta: &Meta, v: race::Violation<Tag>) {
     let location: ObjectInfo = meta.info();
     // A lock held exclusively at both the check and the act, released in
     // between: two critical sections of it.
-    let common = v.read.tag.held.iter().flatten().find_map(|r| {
-        v.write
+    let modes =
+        |tag: &Tag| -> Vec<(u64, Mode)> { tag.held.iter().flatten().map(|h| (h.0, h.5)).collect() };
+    let common = race::common_exclusive(&modes(&v.read.tag), &modes(&v.write.tag)).and_then(|id| {
+        v.read
             .tag
             .held
             .iter()
             .flatten()
-            .find(|w| w.0 == r.0 && !r.5.is_shared())
+            .find(|h| h.0 == id)
             .map(|&(id, kind, created, name, _, _)| describe(id, kind, created, name))
     });
     let f = race::atomicity_violation(

@@ -355,6 +355,42 @@ pub(crate) fn object_record(
     }
 }
 
+/// One operation on a tracked location, as `lockgraph_detect::race`
+/// applied it (see `AccessRecord`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn access_record(
+    t: u64,
+    o: u64,
+    n: u64,
+    op: &str,
+    slot: u32,
+    vc: Vec<(u32, u32)>,
+    site: Option<&'static Location<'static>>,
+    held: &[(u64, &'static Location<'static>, lockgraph_detect::Mode)],
+    sync: Option<(&str, Option<u64>, &'static Location<'static>)>,
+    v: Option<String>,
+) {
+    if let Some(sink) = SINK.get() {
+        let mut s = sink.lock();
+        let rec = lockgraph_detect::trace::AccessRecord {
+            t,
+            o,
+            n,
+            k: op.to_owned(),
+            slot,
+            vc,
+            s: site.map_or(0, |l| s.loc_id(l)),
+            held: held.iter().map(|&(o, l, m)| (o, s.loc_id(l), m)).collect(),
+            sync: sync.map(|(w, o, l)| (w.to_owned(), o, s.loc_id(l))),
+            v,
+        };
+        s.put(&Record::Access(rec));
+        if s.line.len() > 1 << 16 {
+            s.write_out(false);
+        }
+    }
+}
+
 pub(crate) fn finding_record(f: &Finding) {
     if let Some(sink) = SINK.get() {
         sink.lock().put(&Record::Finding {

@@ -122,6 +122,31 @@ fn every_record_round_trips_through_the_writer() {
                 site: None,
             },
         },
+        Record::Object {
+            id: 10,
+            kind: ObjectKind::Atomic,
+            name: None,
+            site: 3,
+        },
+        Record::Access(AccessRecord {
+            t: 2,
+            o: 10,
+            n: 4,
+            k: "w".into(),
+            slot: 1,
+            vc: vec![(0, 3), (1, 7)],
+            s: 3,
+            held: vec![(9, 3, Mode::Exclusive)],
+            sync: Some(("acquired".into(), Some(9), 3)),
+            v: Some("10".into()),
+        }),
+        Record::Access(AccessRecord {
+            t: 0,
+            o: 10,
+            n: 5,
+            k: "x".into(),
+            ..AccessRecord::default()
+        }),
     ];
     let mut text = String::new();
     for r in &records {
@@ -131,6 +156,17 @@ fn every_record_round_trips_through_the_writer() {
     assert_eq!(err, Ok(()));
     assert!(warnings.is_empty());
     assert_eq!(back, records);
+}
+
+#[test]
+fn an_access_with_an_unknown_operation_is_named() {
+    let text = format!(
+        "{HEADER}{}\n",
+        r#"{"access":{"t":1,"o":2,"n":0,"k":"q","s":0}}"#
+    );
+    let (_, err, _) = read_all(&text);
+    let err = err.expect_err("refused");
+    assert!(err.contains("t.jsonl:2") && err.contains("\"q\""), "{err}");
 }
 
 #[test]
