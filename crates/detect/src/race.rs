@@ -162,6 +162,203 @@ impl Epoch {
     }
 }
 
+/// The clocks a synchronization object carries: what releases in
+/// exclusive mode published (every release of anything but an rwlock's
+/// readers), and what readers released.
+#[derive(Clone, Debug, Default)]
+pub struct SyncClock {
+    /// Published by exclusive releases, notifies, sets, permits given, ...
+    pub write: VClock,
+    /// Published by shared (read) releases.
+    pub read: VClock,
+}
+
+impl SyncClock {
+    /// Nothing published yet.
+    pub const fn new() -> Self {
+        SyncClock {
+            write: VClock::new(),
+            read: VClock::new(),
+        }
+    }
+}
+
+/// How an atomic operation or fence orders (`std::sync::atomic::Ordering`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// No ordering.
+    Relaxed,
+    /// Acquire.
+    Acquire,
+    /// Release.
+    Release,
+    /// Both.
+    AcqRel,
+    /// Both, and one total order with every other `SeqCst` operation.
+    SeqCst,
+}
+
+impl Order {
+    /// Whether it takes in what a release published.
+    pub fn acquires(self) -> bool {
+        matches!(self, Order::Acquire | Order::AcqRel | Order::SeqCst)
+    }
+
+    /// Whether it publishes.
+    pub fn releases(self) -> bool {
+        matches!(self, Order::Release | Order::AcqRel | Order::SeqCst)
+    }
+}
+
+/// What an atomic operation does to its location's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomicKind {
+    /// A load (or a failed compare-exchange).
+    Load,
+    /// A plain store.
+    Store,
+    /// A read-modify-write.
+    Update,
+}
+
+/// One thread's happens-before state: its slot in the clocks, its clock,
+/// and what its fences keep. Every rule of how synchronization moves clocks
+/// is a method here, the same for every driver.
+#[derive(Clone, Debug, Default)]
+pub struct ThreadClock {
+    /// The thread's slot.
+    pub slot: u32,
+    /// The thread's clock.
+    pub vc: VClock,
+    /// The clock at the last release fence, which later relaxed stores carry.
+    fence_release: Option<VClock>,
+    /// Clocks relaxed loads read, which the next acquire fence takes in.
+    fence_acquire: VClock,
+}
+
+impl ThreadClock {
+    /// A thread in `slot` starting from `vc`.
+    pub fn new(slot: u32, vc: VClock) -> Self {
+        ThreadClock {
+            slot,
+            vc,
+            fence_release: None,
+            fence_acquire: VClock::new(),
+        }
+    }
+
+    /// The thread's current epoch.
+    pub fn epoch(&self) -> Epoch {
+        self.vc.epoch(self.slot)
+    }
+
+    /// A new epoch: what the thread does next is not before what it published.
+    pub fn tick(&mut self) {
+        self.vc.tick(self.slot);
+    }
+
+    /// A release into `into` (a lock let go, in `shared` mode or not; a
+    /// permit given, an event set, a notify...), then a new epoch.
+    pub fn release(&mut self, into: &mut SyncClock, shared: bool) {
+        if shared {
+            into.read.join(&self.vc);
+        } else {
+            into.write.join(&self.vc);
+        }
+        self.tick();
+    }
+
+    /// An acquisition of what `from` published; `writer` takes in what
+    /// readers released too (an rwlock's exclusive lock).
+    pub fn acquire(&mut self, from: &SyncClock, writer: bool) {
+        self.vc.join(&from.write);
+        if writer {
+            self.vc.join(&from.read);
+        }
+    }
+
+    /// The clocks a message, a once's value or an annotation carries: this
+    /// thread's, then a new epoch.
+    pub fn publish(&mut self) -> VClock {
+        let vc = self.vc.clone();
+        self.tick();
+        vc
+    }
+
+    /// Takes in a published clock.
+    pub fn take_in(&mut self, vc: &VClock) {
+        self.vc.join(vc);
+    }
+
+    /// The ordering side of an atomic operation of `kind` and `order` on an
+    /// atomic whose release-sequence clock is `clock`, applied before its
+    /// access goes to the shadow (C++20's rules: a store starts a release
+    /// sequence, a read-modify-write continues it, a relaxed operation
+    /// carries the last release fence's clock, a relaxed load's clock waits
+    /// for an acquire fence). `seq_cst` is the clock of the `SeqCst` total
+    /// order; a `SeqCst` operation acquires and releases it (pass it for
+    /// those). Returns whether the operation released: the caller then
+    /// ticks, after the access.
+    pub fn atomic(
+        &mut self,
+        kind: AtomicKind,
+        order: Order,
+        clock: &mut VClock,
+        seq_cst: Option<&mut VClock>,
+    ) -> bool {
+        if kind != AtomicKind::Store {
+            if order.acquires() {
+                self.vc.join(clock);
+            } else {
+                self.fence_acquire.join(clock);
+            }
+        }
+        if let (Order::SeqCst, Some(sc)) = (order, seq_cst) {
+            self.vc.join(sc);
+            if kind != AtomicKind::Load {
+                sc.join(&self.vc);
+            }
+        }
+        match kind {
+            AtomicKind::Load => false,
+            AtomicKind::Store => {
+                if order.releases() {
+                    clock.copy_from(&self.vc);
+                } else if let Some(f) = &self.fence_release {
+                    clock.copy_from(f);
+                } else {
+                    clock.clear();
+                }
+                order.releases()
+            }
+            AtomicKind::Update => {
+                if order.releases() {
+                    clock.join(&self.vc);
+                } else if let Some(f) = &self.fence_release {
+                    clock.join(f);
+                }
+                order.releases()
+            }
+        }
+    }
+
+    /// A fence of `order`; `seq_cst` as for [`ThreadClock::atomic`].
+    pub fn fence(&mut self, order: Order, seq_cst: Option<&mut VClock>) {
+        if order.acquires() {
+            let pending = std::mem::take(&mut self.fence_acquire);
+            self.vc.join(&pending);
+        }
+        if let (Order::SeqCst, Some(sc)) = (order, seq_cst) {
+            self.vc.join(sc);
+            sc.join(&self.vc);
+        }
+        if order.releases() {
+            self.fence_release = Some(self.vc.clone());
+            self.tick();
+        }
+    }
+}
+
 /// Whether an access reads or writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AccessKind {

@@ -454,14 +454,15 @@ mod imp {
         }
     }
 
-    fn order(o: std::sync::atomic::Ordering) -> rt::hb::Order {
+    fn order(o: std::sync::atomic::Ordering) -> lockgraph_detect::race::Order {
+        use lockgraph_detect::race::Order;
         use std::sync::atomic::Ordering as O;
         match o {
-            O::Relaxed => rt::hb::Order::Relaxed,
-            O::Acquire => rt::hb::Order::Acquire,
-            O::Release => rt::hb::Order::Release,
-            O::AcqRel => rt::hb::Order::AcqRel,
-            _ => rt::hb::Order::SeqCst,
+            O::Relaxed => Order::Relaxed,
+            O::Acquire => Order::Acquire,
+            O::Release => Order::Release,
+            O::AcqRel => Order::AcqRel,
+            _ => Order::SeqCst,
         }
     }
 
@@ -488,10 +489,11 @@ mod imp {
         pub(crate) fn op<R>(&self, site: Loc, f: impl FnOnce() -> (R, AtomicOp, Value)) -> R {
             rt::hb::atomic(&self.meta, &self.state, site, || {
                 let (r, what, value) = f();
+                use lockgraph_detect::race::AtomicKind;
                 let what = match what {
-                    AtomicOp::Load(o) => rt::hb::AtomicOp::Load(order(o)),
-                    AtomicOp::Store(o) => rt::hb::AtomicOp::Store(order(o)),
-                    AtomicOp::Update(o) => rt::hb::AtomicOp::Update(order(o)),
+                    AtomicOp::Load(o) => rt::hb::AtomicOp(AtomicKind::Load, order(o)),
+                    AtomicOp::Store(o) => rt::hb::AtomicOp(AtomicKind::Store, order(o)),
+                    AtomicOp::Update(o) => rt::hb::AtomicOp(AtomicKind::Update, order(o)),
                 };
                 let value = match value {
                     Value::Unsigned(v) => rt::hb::Value::Unsigned(v),

@@ -236,3 +236,100 @@ fn findings_name_the_accesses_and_fingerprints_ignore_who_came_first() {
     );
     assert_eq!(av.evidence.len(), 3);
 }
+
+#[test]
+fn release_acquire_atomics_order_and_relaxed_ones_do_not() {
+    let mut atomic = VClock::new();
+    let mut a = ThreadClock::new(0, VClock::new());
+    a.tick();
+    let mut b = ThreadClock::new(1, VClock::new());
+    b.tick();
+    let written = a.epoch();
+    assert!(a.atomic(AtomicKind::Store, Order::Release, &mut atomic, None));
+    a.tick();
+    b.atomic(AtomicKind::Load, Order::Acquire, &mut atomic, None);
+    assert!(
+        written.before(&b.vc),
+        "Release store -> Acquire load orders"
+    );
+
+    // Relaxed store: no clock for the loader.
+    let (mut atomic, mut a) = (VClock::new(), ThreadClock::new(0, VClock::new()));
+    a.tick();
+    let mut b = ThreadClock::new(1, VClock::new());
+    let written = a.epoch();
+    assert!(!a.atomic(AtomicKind::Store, Order::Relaxed, &mut atomic, None));
+    b.atomic(AtomicKind::Load, Order::Acquire, &mut atomic, None);
+    assert!(!written.before(&b.vc));
+}
+
+#[test]
+fn a_read_modify_write_continues_a_release_sequence_and_a_relaxed_store_ends_it() {
+    let (mut atomic, mut a, mut c) = (
+        VClock::new(),
+        ThreadClock::new(0, VClock::new()),
+        ThreadClock::new(2, VClock::new()),
+    );
+    a.tick();
+    let written = a.epoch();
+    a.atomic(AtomicKind::Store, Order::Release, &mut atomic, None);
+    // Another thread's relaxed fetch_add: the sequence goes on.
+    let mut b = ThreadClock::new(1, VClock::new());
+    b.atomic(AtomicKind::Update, Order::Relaxed, &mut atomic, None);
+    c.atomic(AtomicKind::Load, Order::Acquire, &mut atomic, None);
+    assert!(written.before(&c.vc));
+    // A relaxed plain store by another thread ends it.
+    b.atomic(AtomicKind::Store, Order::Relaxed, &mut atomic, None);
+    let mut d = ThreadClock::new(3, VClock::new());
+    d.atomic(AtomicKind::Load, Order::Acquire, &mut atomic, None);
+    assert!(!written.before(&d.vc));
+}
+
+#[test]
+fn fences_carry_relaxed_accesses_and_seq_cst_orders_everything() {
+    let (mut atomic, mut a, mut b) = (
+        VClock::new(),
+        ThreadClock::new(0, VClock::new()),
+        ThreadClock::new(1, VClock::new()),
+    );
+    a.tick();
+    let written = a.epoch();
+    a.fence(Order::Release, None);
+    a.atomic(AtomicKind::Store, Order::Relaxed, &mut atomic, None);
+    b.atomic(AtomicKind::Load, Order::Relaxed, &mut atomic, None);
+    assert!(!written.before(&b.vc), "not before the acquire fence");
+    b.fence(Order::Acquire, None);
+    assert!(written.before(&b.vc), "release fence ... acquire fence");
+
+    // SeqCst operations on two different atomics are ordered by the total order.
+    let (mut x, mut y, mut sc) = (VClock::new(), VClock::new(), VClock::new());
+    let (mut a, mut b) = (
+        ThreadClock::new(0, VClock::new()),
+        ThreadClock::new(1, VClock::new()),
+    );
+    a.tick();
+    let written = a.epoch();
+    a.atomic(AtomicKind::Store, Order::SeqCst, &mut x, Some(&mut sc));
+    b.atomic(AtomicKind::Load, Order::SeqCst, &mut y, Some(&mut sc));
+    assert!(written.before(&b.vc));
+}
+
+#[test]
+fn rwlock_readers_publish_to_writers_only() {
+    let mut lock = SyncClock::new();
+    let (mut r1, mut r2, mut w) = (
+        ThreadClock::new(0, VClock::new()),
+        ThreadClock::new(1, VClock::new()),
+        ThreadClock::new(2, VClock::new()),
+    );
+    r1.tick();
+    let read = r1.epoch();
+    r1.release(&mut lock, true);
+    r2.acquire(&lock, false);
+    assert!(
+        !read.before(&r2.vc),
+        "a reader does not order another reader"
+    );
+    w.acquire(&lock, true);
+    assert!(read.before(&w.vc), "a writer comes after every reader");
+}

@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use lockgraph_detect::race::{
-    self, Access, AccessKind, AccessReport, Epoch, LocOp, Shadow, VClock, WriteOutcome,
+    self, Access, AccessKind, AccessReport, AtomicKind, LocOp, Order, Shadow, ThreadClock, VClock,
+    WriteOutcome,
 };
 use lockgraph_detect::{Mode, ObjectInfo, ObjectKind, Site, ThreadId, ThreadInfo};
 use rustc_hash::FxHashSet;
@@ -116,8 +117,8 @@ impl SyncNote {
 
 /// One thread's happens-before state.
 struct HbThread {
-    slot: u32,
-    vc: VClock,
+    /// Slot, clock and fences, with detect's rules.
+    c: ThreadClock,
     gen: u64,
     /// The runtime id and name of the thread.
     id: u64,
@@ -126,10 +127,6 @@ struct HbThread {
     spawned: bool,
     /// Its clock went to the joiner already ([`finish`]).
     finished: bool,
-    /// The clock at the last release fence, which later relaxed stores carry.
-    fence_release: Option<VClock>,
-    /// Clocks seen by relaxed loads, which an acquire fence takes in.
-    fence_acquire: VClock,
     last_sync: Option<SyncNote>,
     /// The clock as of this thread's latest access record (traces record
     /// only what changed).
@@ -186,33 +183,29 @@ impl HbThread {
             GEN.fetch_add(1, Ordering::Release);
         }
         Some(HbThread {
-            slot,
-            vc,
+            c: ThreadClock::new(slot, vc),
             gen: GEN.load(Ordering::Acquire),
             id: thread.id.0,
             name: thread.name.as_deref().map(intern),
             spawned,
             finished: false,
-            fence_release: None,
-            fence_acquire: VClock::new(),
             last_sync: None,
             recorded: VClock::new(),
         })
     }
 
-    fn epoch(&self) -> Epoch {
-        self.vc.epoch(self.slot)
-    }
-
-    fn publish(&self) {
-        EPOCHS[self.slot as usize].store(self.vc.get(self.slot), Ordering::Relaxed);
-        EPOCH.with(|e| e.set((self.epoch().bits(), self.gen)));
+    /// Makes the thread's epoch known: to threads that will join every
+    /// clock, and to this thread's fast path.
+    fn announce(&self) {
+        let slot = self.c.slot;
+        EPOCHS[slot as usize].store(self.c.vc.get(slot), Ordering::Relaxed);
+        EPOCH.with(|e| e.set((self.c.epoch().bits(), self.gen)));
     }
 
     /// A new epoch: what this thread does next is not before what it released.
     fn tick(&mut self) {
-        self.vc.tick(self.slot);
-        self.publish();
+        self.c.tick();
+        self.announce();
     }
 
     /// Catches up with threads that started or ended since the last look.
@@ -221,7 +214,7 @@ impl HbThread {
         let g = GEN.load(Ordering::Acquire);
         if g != self.gen {
             self.gen = g;
-            table(|t| self.vc.join(&t.exited));
+            table(|t| self.c.take_in(&t.exited));
             self.tick();
         }
     }
@@ -229,7 +222,7 @@ impl HbThread {
 
 impl Drop for HbThread {
     fn drop(&mut self) {
-        let (slot, vc) = (self.slot, std::mem::take(&mut self.vc));
+        let (slot, vc) = (self.c.slot, std::mem::take(&mut self.c.vc));
         let (spawned, finished) = (self.spawned, self.finished);
         let id = self.id;
         table(|t| {
@@ -255,7 +248,7 @@ fn with<R>(f: impl FnOnce(&mut HbThread) -> R) -> Option<R> {
         let mut b = cell.try_borrow_mut().ok()?;
         if b.is_none() {
             *b = Some(HbThread::start()?);
-            b.as_ref()?.publish();
+            b.as_ref()?.announce();
         }
         let t = b.as_mut()?;
         t.sync_gen();
@@ -310,13 +303,8 @@ pub(crate) fn saw(meta: &Meta, verb: &'static str, site: Loc) {
 #[cold]
 fn acquired_on(meta: &Meta, mode: Mode, site: Loc, verb: &'static str) {
     with(|t| {
-        {
-            let c = meta.hb.lock();
-            t.vc.join(&c.write);
-            if mode == Mode::Exclusive && meta.kind() == ObjectKind::RwLock {
-                t.vc.join(&c.read);
-            }
-        }
+        let writer = mode == Mode::Exclusive && meta.kind() == ObjectKind::RwLock;
+        t.c.acquire(&meta.hb.lock(), writer);
         t.last_sync = Some(note(meta, verb, site));
     });
 }
@@ -334,15 +322,8 @@ pub(crate) fn released(meta: &Meta, mode: Mode) {
 #[cold]
 fn released_on(meta: &Meta, mode: Mode) {
     with(|t| {
-        {
-            let mut c = meta.hb.lock();
-            if mode.is_shared() {
-                c.read.join(&t.vc);
-            } else {
-                c.write.join(&t.vc);
-            }
-        }
-        t.tick();
+        t.c.release(&mut meta.hb.lock(), mode.is_shared());
+        t.announce();
     });
 }
 
@@ -356,9 +337,9 @@ pub(crate) fn spawning(child: u64) {
         return;
     }
     with(|t| {
-        let vc = t.vc.clone();
+        let vc = t.c.publish();
+        t.announce();
         table(|tb| tb.spawned.insert(child, vc));
-        t.tick();
     });
 }
 
@@ -375,10 +356,10 @@ pub(crate) fn adopt(id: u64) {
 pub(crate) fn finish() {
     with(|t| {
         if t.spawned && !t.finished {
-            let vc = t.vc.clone();
+            let vc = t.c.publish();
+            t.announce();
             table(|tb| tb.finished.insert(t.id, vc));
             t.finished = true;
-            t.tick();
         }
     });
 }
@@ -390,7 +371,7 @@ pub(crate) fn joined(child: u64, site: Loc) {
     }
     with(|t| {
         if let Some(vc) = table(|tb| tb.finished.remove(&child)) {
-            t.vc.join(&vc);
+            t.c.take_in(&vc);
         }
         table(|tb| tb.spawned.remove(&child));
         t.last_sync = Some(SyncNote {
@@ -407,8 +388,9 @@ pub(crate) fn annotate_release(addr: usize) {
         return;
     }
     with(|t| {
-        table(|tb| tb.annotated.entry(addr).or_default().join(&t.vc));
-        t.tick();
+        let vc = t.c.publish();
+        t.announce();
+        table(|tb| tb.annotated.entry(addr).or_default().join(&vc));
     });
 }
 
@@ -419,7 +401,7 @@ pub(crate) fn annotate_acquire(addr: usize, site: Loc) {
     }
     with(|t| {
         if let Some(vc) = table(|tb| tb.annotated.get(&addr).cloned()) {
-            t.vc.join(&vc);
+            t.c.take_in(&vc);
         }
         t.last_sync = Some(SyncNote {
             verb: "acquired an annotation",
@@ -436,8 +418,8 @@ pub(crate) fn snapshot() -> Option<Box<VClock>> {
         return None;
     }
     with(|t| {
-        let vc = Box::new(t.vc.clone());
-        t.tick();
+        let vc = Box::new(t.c.publish());
+        t.announce();
         vc
     })
 }
@@ -446,7 +428,7 @@ pub(crate) fn snapshot() -> Option<Box<VClock>> {
 pub(crate) fn take_in(vc: Option<&VClock>, site: Loc) {
     let Some(vc) = vc else { return };
     with(|t| {
-        t.vc.join(vc);
+        t.c.take_in(vc);
         t.last_sync = Some(SyncNote {
             verb: "received what another thread published",
             what: None,
@@ -561,7 +543,7 @@ fn tag(t: &HbThread, site: Loc, value: Option<Value>) -> Tag {
 
 fn access(t: &HbThread, kind: AccessKind, site: Loc, value: Option<Value>) -> Access<Tag> {
     Access {
-        epoch: t.epoch(),
+        epoch: t.c.epoch(),
         thread: t.id,
         kind,
         tag: tag(t, site, value),
@@ -607,10 +589,10 @@ fn apply(
 ) -> WriteOutcome<Tag> {
     let a = op.kind().map(|kind| access(t, kind, site, value));
     let tag = a.as_ref().map(|a| a.tag);
-    let (n, out) = s.apply(op, a, &t.vc);
+    let (n, out) = s.apply(op, a, &t.c.vc);
     if super::sink::recording() {
-        let delta = t.vc.changes_since(&t.recorded);
-        t.recorded.copy_from(&t.vc);
+        let delta = t.c.vc.changes_since(&t.recorded);
+        t.recorded.copy_from(&t.c.vc);
         let tag = tag.expect("an access has a tag");
         let held: Vec<(u64, Loc, Mode)> = tag
             .held
@@ -623,7 +605,7 @@ fn apply(
             meta.id(),
             n,
             op.code(),
-            t.slot,
+            t.c.slot,
             delta,
             Some(site),
             &held,
@@ -686,35 +668,9 @@ pub(crate) fn exclusive_atomic(meta: &Meta, state: &mut AtomicState) {
     }
 }
 
-/// How an atomic operation orders, in the runtime's words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Order {
-    Relaxed,
-    Acquire,
-    Release,
-    AcqRel,
-    SeqCst,
-}
-
-impl Order {
-    fn acquires(self) -> bool {
-        matches!(self, Order::Acquire | Order::AcqRel | Order::SeqCst)
-    }
-    fn releases(self) -> bool {
-        matches!(self, Order::Release | Order::AcqRel | Order::SeqCst)
-    }
-}
-
-/// What an atomic operation did.
+/// What an atomic operation did: its kind (detect's) and its ordering.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum AtomicOp {
-    /// A load (or a failed compare-exchange) that read `Value`.
-    Load(Order),
-    /// A plain store of `Value`.
-    Store(Order),
-    /// A read-modify-write (`fetch_*`, `swap`, a successful compare-exchange) leaving `Value`.
-    Update(Order),
-}
+pub(crate) struct AtomicOp(pub(crate) AtomicKind, pub(crate) Order);
 
 /// Runs the atomic operation `op` (which returns its result and the value
 /// a report names) on the atomic `meta`/`state` at `site`, with its
@@ -741,100 +697,48 @@ fn atomic_slow<R>(
 ) -> R {
     let mut op = Some(op);
     let mut result = None;
-    let violation = with(|t| {
+    let out = with(|t| {
         let mut g = state.inner.lock();
-        let (r, what, value) = (op.take().expect("once"))();
+        let (r, AtomicOp(kind, order), value) = (op.take().expect("once"))();
         result = Some(r);
         let inner = &mut *g;
-        let seq_cst = |o: Order| o == Order::SeqCst;
-        let violation = match what {
-            AtomicOp::Load(o) => {
-                if o.acquires() {
-                    t.vc.join(&inner.clock);
-                } else {
-                    t.fence_acquire.join(&inner.clock);
-                }
-                if seq_cst(o) {
-                    table(|tb| t.vc.join(&tb.seq_cst));
-                }
-                let s = inner.shadow.get_or_insert_with(Default::default);
-                apply(meta, s, t, LocOp::Read { check: false }, site, Some(value));
-                if o.acquires() {
-                    t.last_sync = Some(SyncNote {
-                        verb: "loaded with Acquire",
-                        what: meta
-                            .id_if_assigned()
-                            .map(|id| (id, meta.kind(), meta.created, meta.name)),
-                        site,
-                    });
-                }
-                None
-            }
-            AtomicOp::Store(o) => {
-                if seq_cst(o) {
-                    table(|tb| {
-                        t.vc.join(&tb.seq_cst);
-                        tb.seq_cst.join(&t.vc);
-                    });
-                }
-                // A store starts a new release sequence: the clock is
-                // this thread's (released) or its last release fence's.
-                if o.releases() {
-                    inner.clock.copy_from(&t.vc);
-                } else if let Some(f) = &t.fence_release {
-                    inner.clock.copy_from(f);
-                } else {
-                    inner.clock.clear();
-                }
-                let s = inner.shadow.get_or_insert_with(Default::default);
-                let out = apply(meta, s, t, LocOp::Write { check: false }, site, Some(value));
-                if o.releases() {
-                    t.tick();
-                }
-                out.violation
-            }
-            AtomicOp::Update(o) => {
-                if o.acquires() {
-                    t.vc.join(&inner.clock);
-                } else {
-                    t.fence_acquire.join(&inner.clock);
-                }
-                if seq_cst(o) {
-                    table(|tb| {
-                        t.vc.join(&tb.seq_cst);
-                        tb.seq_cst.join(&t.vc);
-                    });
-                }
-                // A read-modify-write continues the release sequence.
-                if o.releases() {
-                    inner.clock.join(&t.vc);
-                } else if let Some(f) = &t.fence_release {
-                    inner.clock.join(f);
-                }
-                let s = inner.shadow.get_or_insert_with(Default::default);
-                apply(meta, s, t, LocOp::Update, site, Some(value));
-                if o.releases() {
-                    t.tick();
-                }
-                None
-            }
+        let released = if order == Order::SeqCst {
+            table(|tb| {
+                t.c.atomic(kind, order, &mut inner.clock, Some(&mut tb.seq_cst))
+            })
+        } else {
+            t.c.atomic(kind, order, &mut inner.clock, None)
         };
+        if kind != AtomicKind::Store && order.acquires() {
+            t.last_sync = Some(SyncNote {
+                verb: "loaded with Acquire",
+                what: meta
+                    .id_if_assigned()
+                    .map(|id| (id, meta.kind(), meta.created, meta.name)),
+                site,
+            });
+        }
+        let loc_op = match kind {
+            AtomicKind::Load => LocOp::Read { check: false },
+            AtomicKind::Store => LocOp::Write { check: false },
+            AtomicKind::Update => LocOp::Update,
+        };
+        let s = inner.shadow.get_or_insert_with(Default::default);
+        let out = apply(meta, s, t, loc_op, site, Some(value));
+        if released {
+            // The access was in the epoch it released; what follows is not.
+            t.tick();
+        }
         drop(g);
-        violation
+        out
     });
     let r = match result {
         Some(r) => r,
         // Not tracked (the thread is being torn down): just the operation.
         None => (op.take().expect("not run"))().0,
     };
-    if let Some(Some(v)) = violation {
-        report(
-            meta,
-            WriteOutcome {
-                race: None,
-                violation: Some(v),
-            },
-        );
+    if let Some(out) = out {
+        report(meta, out);
     }
     r
 }
@@ -845,24 +749,21 @@ pub(crate) fn fence(order: Order, site: Loc) {
         return;
     }
     with(|t| {
+        let before = t.c.epoch();
+        if order == Order::SeqCst {
+            table(|tb| t.c.fence(order, Some(&mut tb.seq_cst)));
+        } else {
+            t.c.fence(order, None);
+        }
+        if t.c.epoch() != before {
+            t.announce();
+        }
         if order.acquires() {
-            let pending = std::mem::take(&mut t.fence_acquire);
-            t.vc.join(&pending);
             t.last_sync = Some(SyncNote {
                 verb: "passed an Acquire fence",
                 what: None,
                 site,
             });
-        }
-        if order == Order::SeqCst {
-            table(|tb| {
-                t.vc.join(&tb.seq_cst);
-                tb.seq_cst.join(&t.vc);
-            });
-        }
-        if order.releases() {
-            t.fence_release = Some(t.vc.clone());
-            t.tick();
         }
     });
 }

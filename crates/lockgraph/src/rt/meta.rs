@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
-use lockgraph_detect::race::VClock;
+use lockgraph_detect::race::SyncClock;
 use lockgraph_detect::{ObjectId, ObjectInfo, ObjectKind, Site};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -24,15 +24,6 @@ pub(crate) struct Meta {
     pub(crate) hb: parking_lot::Mutex<SyncClock>,
 }
 
-/// The clocks a primitive carries for happens-before: what a release in
-/// exclusive mode published (every release of anything but an rwlock's
-/// readers), and what readers released.
-#[derive(Debug, Default)]
-pub(crate) struct SyncClock {
-    pub(crate) write: VClock,
-    pub(crate) read: VClock,
-}
-
 /// The object has a node in the lock-order graph.
 pub(crate) const IN_GRAPH: u8 = 1;
 /// The object (an rwlock) was write-locked at least once.
@@ -50,10 +41,7 @@ impl Meta {
             name,
             kind,
             flags: AtomicU8::new(0),
-            hb: parking_lot::const_mutex(SyncClock {
-                write: VClock::new(),
-                read: VClock::new(),
-            }),
+            hb: parking_lot::const_mutex(SyncClock::new()),
         }
     }
 
