@@ -393,21 +393,20 @@ fn info_and_commit(collide: bool, fixed: bool) {
             }
         })
     };
-    let info = if collide {
-        Some(info)
-    } else {
-        let _ = info.join();
-        None
-    };
+    // Apart: the import runs after the info, ordered by a std channel (a
+    // join would order the two threads for good: no deadlock possible).
+    let (done, go) = mpsc::channel::<()>();
     let import = {
         let (chain, meet) = (chain.clone(), meet.clone());
         named("block-import", move || {
+            if !collide {
+                go.recv().unwrap();
+            }
             chain.commit(collide.then_some(&*meet), fixed)
         })
     };
-    if let Some(info) = info {
-        let _ = info.join();
-    }
+    let _ = info.join();
+    let _ = done.send(());
     let _ = import.join();
 }
 
@@ -827,9 +826,21 @@ fn lease_manager(fixed: bool) {
         mu: Mutex::named("tableState.mu", leases),
         cache: cache.clone(),
     });
-    let acquired = named("acquire-by-name", move || cache.get(0)).join();
+    // Both run at once, as in the server; a std channel (not a join, which
+    // would order them for good) makes the release come second.
+    let (done, go) = mpsc::channel();
+    let release = named("release", move || {
+        go.recv().unwrap();
+        table.release(0, fixed)
+    });
+    let acquired = named("acquire-by-name", move || {
+        let v = cache.get(0);
+        done.send(()).unwrap();
+        v
+    })
+    .join();
     assert_eq!(acquired.unwrap(), Some(1));
-    let _ = named("release", move || table.release(0, fixed)).join();
+    let _ = release.join();
 }
 
 scenario! {

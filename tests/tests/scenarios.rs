@@ -615,3 +615,95 @@ scenario! {
         assert_eq!(lockgraph::thread::spawn(|| 7).join().unwrap(), 7);
     } => |out| { out.assert_silent(); }
 }
+
+// Happens-before ranks lock-order cycles: orders that spawn and join keep
+// apart cannot deadlock in this program.
+
+fn take(first: &Mutex<u32>, second: &Mutex<u32>) {
+    let _a = first.lock();
+    let _b = second.lock();
+}
+
+scenario! {
+    fn s20_inversion_separated_by_spawn_and_join_is_a_warning() {
+        let a = Arc::new(Mutex::named("A", 0));
+        let b = Arc::new(Mutex::named("B", 0));
+        let t = {
+            let (a, b) = (a.clone(), b.clone());
+            lockgraph_scenarios::named("setup", move || take(&a, &b))
+        };
+        t.join().unwrap();
+        // Only after the join: the opposite order.
+        take(&b, &a);
+    } => |out| {
+        let f = out.single(Kind::LockOrderCycle);
+        assert_eq!(f.severity, Severity::Warning, "{}", f.summary);
+        assert!(f.summary.contains("never at the same time"), "{}", f.summary);
+        assert!(f.notes.iter().any(|n| n.contains("spawned and joined one after the other")), "{:?}", f.notes);
+    }
+}
+
+scenario! {
+    fn s20_twin_the_same_inversion_by_concurrent_threads_stays_an_error() {
+        let a = Arc::new(Mutex::named("A", 0));
+        let b = Arc::new(Mutex::named("B", 0));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = {
+            let (a, b) = (a.clone(), b.clone());
+            lockgraph_scenarios::named("setup", move || {
+                take(&a, &b);
+                tx.send(()).unwrap();
+            })
+        };
+        // Ordered by a std channel only: not a spawn or a join.
+        rx.recv().unwrap();
+        take(&b, &a);
+        t.join().unwrap();
+    } => |out| {
+        out.expect_panic(Kind::LockOrderCycle);
+        assert_eq!(out.single(Kind::LockOrderCycle).severity, Severity::Error);
+    }
+}
+
+scenario! {
+    fn s20_twin_std_threads_are_never_taken_as_ordered() {
+        let a = Arc::new(Mutex::named("A", 0));
+        let b = Arc::new(Mutex::named("B", 0));
+        let t = {
+            let (a, b) = (a.clone(), b.clone());
+            spawn_named("plain", move || take(&a, &b))
+        };
+        t.join().unwrap();
+        take(&b, &a);
+    } => |out| {
+        out.expect_panic(Kind::LockOrderCycle);
+        assert_eq!(out.single(Kind::LockOrderCycle).severity, Severity::Error);
+    }
+}
+
+scenario! {
+    fn s20_twin_the_spawner_taking_the_order_again_after_the_spawn_stays_an_error() {
+        let a = Arc::new(Mutex::named("A", 0));
+        let b = Arc::new(Mutex::named("B", 0));
+        // Before the spawn: ordered before the child.
+        take(&a, &b);
+        let (go, wait) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+        let t = {
+            let (a, b, go, wait) = (a.clone(), b.clone(), go.clone(), wait.clone());
+            lockgraph_scenarios::named("child", move || {
+                go.wait();
+                wait.wait();
+                take(&b, &a);
+            })
+        };
+        go.wait();
+        // After the spawn, concurrent with the child: this can deadlock.
+        take(&a, &b);
+        wait.wait();
+        // The child closes the cycle and leaves with the report.
+        assert!(t.join().is_err());
+    } => |out| {
+        let f = out.single(Kind::LockOrderCycle);
+        assert_eq!(f.severity, Severity::Error, "{}", f.summary);
+    }
+}

@@ -7,7 +7,11 @@
 //! cycle verdict needs:
 //!
 //! - the threads that formed it (a cycle formed by one thread alone cannot
-//!   deadlock by itself: it is reported as a warning);
+//!   deadlock by itself: it is reported as a warning), and at which
+//!   fork-join epoch of theirs: a cycle two of whose edges were formed in
+//!   orders spawn and join separate (every formation of one before every
+//!   formation of the other) cannot deadlock in this program either, and is
+//!   a warning too (`state::ForkJoin`);
 //! - the *gates*: locks held exclusively every time the edge was formed. A
 //!   cycle whose edges all share a gate is serialized by it and is silent;
 //! - the modes the two ends were held in. A read acquisition only blocks if
@@ -45,7 +49,17 @@ pub struct Acquisition<'a> {
     pub held: &'a [HeldLock],
     /// The call stack of this acquisition, if captured.
     pub stack: Option<StackRef>,
+    /// The thread's fork-join epoch (`state::ForkJoin`): how many spawns and
+    /// joins it made before this acquisition.
+    pub epoch: u32,
 }
+
+/// The longest cycle checked for edges spawn and join separate.
+const SEPARATION_CHECKED: usize = 8;
+
+/// How many formations (thread and fork-join epoch) an edge keeps; beyond
+/// that it is taken as formed at any time, never separated.
+const STAMPS_KEPT: usize = 16;
 
 /// How many distinct threads an edge remembers by name; beyond that it only counts.
 const THREADS_KEPT: usize = 4;
@@ -76,11 +90,29 @@ struct Edge {
     more_threads: bool,
     /// Locks held exclusively (and not an end of this edge) every time; sorted.
     gates: Vec<ObjectId>,
+    /// Every (thread, fork-join epoch) that formed it; empty once more
+    /// than [`STAMPS_KEPT`] did (then it is never separated).
+    stamps: Vec<(u64, u32)>,
+    too_many_stamps: bool,
     held_modes: u8,
     acquire_modes: u8,
 }
 
 impl Edge {
+    /// Adds a formation; whether it is new.
+    fn add_stamp(&mut self, stamp: (u64, u32)) -> bool {
+        if self.too_many_stamps || self.stamps.contains(&stamp) {
+            return false;
+        }
+        if self.stamps.len() >= STAMPS_KEPT {
+            self.stamps.clear();
+            self.too_many_stamps = true;
+        } else {
+            self.stamps.push(stamp);
+        }
+        true
+    }
+
     /// The threads kept, in the order they first formed the edge.
     fn threads(&self) -> &[ThreadId] {
         &self.threads[..usize::from(self.n_threads)]
@@ -109,6 +141,9 @@ pub enum Verdict {
     Report(Severity),
     /// Every edge was formed under a common exclusive lock.
     Gated(ObjectId),
+    /// Two edges were formed in orders spawns and joins separate: the
+    /// cycle cannot deadlock in this program (reported as a warning).
+    Separated(EdgeIndex, EdgeIndex),
     /// Some edge's acquisition can never block (a read of a lock nobody writes).
     CannotBlock,
 }
@@ -127,6 +162,8 @@ pub struct LockOrderGraph {
     /// One past the largest node index ever used. petgraph's `node_bound`
     /// scans back over vacant slots, which dropped locks leave many of.
     bound: usize,
+    /// The run's spawns and joins, for cycles spawn and join order.
+    fork_join: crate::state::ForkJoin,
 }
 
 impl LockOrderGraph {
@@ -230,6 +267,8 @@ impl LockOrderGraph {
                             n_threads: 1,
                             more_threads: false,
                             gates,
+                            stamps: vec![(acq.thread.id.0, acq.epoch)],
+                            too_many_stamps: false,
                             held_modes: h.mode.bit(),
                             acquire_modes: acq.mode.bit(),
                         },
@@ -239,6 +278,7 @@ impl LockOrderGraph {
                 Some(e) => {
                     let edge = &mut self.g[e];
                     let mut news = edge.add_thread(acq.thread.id);
+                    news |= edge.add_stamp((acq.thread.id.0, acq.epoch));
                     let before = edge.gates.len();
                     edge.gates.retain(|g| gates.binary_search(g).is_ok());
                     news |= edge.gates.len() != before;
@@ -301,11 +341,49 @@ impl LockOrderGraph {
                 }
             }
         }
-        if many || threads.len() > 1 {
-            Verdict::Report(Severity::Error)
-        } else {
-            Verdict::Report(Severity::Warning)
+        if !(many || threads.len() > 1) {
+            return Verdict::Report(Severity::Warning);
         }
+        // Two edges spawns and joins keep apart cannot be waited on at once.
+        // Pairs are checked in cycles of up to `SEPARATION_CHECKED` edges
+        // (a longer cycle stays an error), and only if anything was ever
+        // spawned or joined.
+        if cycle.len() > SEPARATION_CHECKED || self.fork_join.is_empty() {
+            return Verdict::Report(Severity::Error);
+        }
+        for &a in cycle {
+            for &b in cycle {
+                if a != b && self.separated(a, b) {
+                    return Verdict::Separated(a, b);
+                }
+            }
+        }
+        Verdict::Report(Severity::Error)
+    }
+
+    /// Whether every formation of edge `a` happens before every formation
+    /// of edge `b` through spawns and joins.
+    fn separated(&self, a: EdgeIndex, b: EdgeIndex) -> bool {
+        let (ea, eb) = (&self.g[a], &self.g[b]);
+        if ea.too_many_stamps || eb.too_many_stamps || ea.stamps.is_empty() || eb.stamps.is_empty()
+        {
+            return false;
+        }
+        ea.stamps.iter().all(|&x| {
+            eb.stamps
+                .iter()
+                .all(|&y| x.0 != y.0 && self.fork_join.before(x, y))
+        })
+    }
+
+    /// `parent`, at its fork-join epoch `k`, spawned `child`.
+    pub fn spawned(&mut self, parent: ThreadId, k: u32, child: ThreadId) {
+        self.fork_join.spawned(parent.0, k, child.0);
+    }
+
+    /// `parent`, at its fork-join epoch `k`, joined `child`.
+    pub fn joined(&mut self, parent: ThreadId, k: u32, child: ThreadId) {
+        self.fork_join.joined(parent.0, k, child.0);
     }
 
     /// Finds the most serious reportable cycle through edge `e` and builds its finding.
@@ -317,9 +395,10 @@ impl LockOrderGraph {
         cycle.extend(path);
         let mut best = match self.cycle_verdict(&cycle) {
             Verdict::Report(Severity::Error) => {
-                return Some(self.finding(&cycle, Severity::Error, e, acq))
+                return Some(self.finding(&cycle, Severity::Error, e, acq, None))
             }
-            Verdict::Report(s) => Some((cycle, s)),
+            Verdict::Report(s) => Some((cycle, s, None)),
+            Verdict::Separated(a, b) => Some((cycle, Severity::Warning, Some((a, b)))),
             _ => None,
         };
         // The shortest cycle was silent or only a warning: look, within a
@@ -339,9 +418,12 @@ impl LockOrderGraph {
                     cycle.push(out.id());
                     match self.cycle_verdict(&cycle) {
                         Verdict::Report(Severity::Error) => {
-                            return Some(self.finding(&cycle, Severity::Error, e, acq))
+                            return Some(self.finding(&cycle, Severity::Error, e, acq, None))
                         }
-                        Verdict::Report(s) if best.is_none() => best = Some((cycle, s)),
+                        Verdict::Report(s) if best.is_none() => best = Some((cycle, s, None)),
+                        Verdict::Separated(a, b) if best.is_none() => {
+                            best = Some((cycle, Severity::Warning, Some((a, b))))
+                        }
                         _ => {}
                     }
                 } else if next != v
@@ -355,7 +437,7 @@ impl LockOrderGraph {
                 }
             }
         }
-        best.map(|(cycle, s)| self.finding(&cycle, s, e, acq))
+        best.map(|(cycle, s, apart)| self.finding(&cycle, s, e, acq, apart))
     }
 
     fn shortest_path(&mut self, from: NodeIndex, to: NodeIndex) -> Option<Vec<EdgeIndex>> {
@@ -408,6 +490,7 @@ impl LockOrderGraph {
         severity: Severity,
         closing: EdgeIndex,
         acq: &Acquisition<'_>,
+        apart: Option<(EdgeIndex, EdgeIndex)>,
     ) -> Finding {
         // Canonical rotation: start at the edge whose source has the smallest
         // class key (then id), so that the same cycle always reads the same.
@@ -481,7 +564,18 @@ impl LockOrderGraph {
             }
             ts.len()
         };
-        let summary = if severity == Severity::Error {
+        let summary = if let Some((a, b)) = apart {
+            let label = |e: EdgeIndex| {
+                let (s, t) = self.g.edge_endpoints(e).expect("edge in graph");
+                format!("{} → {}", self.g[s].info.label(), self.g[t].info.label())
+            };
+            format!(
+                "locks taken in inconsistent order ({}), but never at the same time: every {} happened before every {} (spawn and join order them)",
+                names.join(" → "),
+                label(a),
+                label(b)
+            )
+        } else if severity == Severity::Error {
             format!(
                 "possible deadlock: {} are taken in inconsistent order by {} threads ({})",
                 if rotated.len() == 2 {
@@ -501,7 +595,9 @@ impl LockOrderGraph {
         let mut notes = vec![
             "a thread holding each lock while it waits for the next would deadlock; nothing hung in this run".to_owned(),
         ];
-        if severity == Severity::Warning {
+        if apart.is_some() {
+            notes.push("the threads that formed these orders were spawned and joined one after the other, so this program cannot deadlock on this cycle; a change that runs them concurrently would".to_owned());
+        } else if severity == Severity::Warning {
             notes.push("every edge of this cycle was formed by the same thread, so this run could not have deadlocked".to_owned());
         }
         notes.push("fix: take these locks in one global order everywhere, or hold one common lock around every nested acquisition".to_owned());

@@ -79,6 +79,8 @@ struct ThreadState {
     info: ThreadInfo,
     held: HeldStack<u64>,
     chains: FxHashSet<u64>,
+    /// Spawns and joins made so far (`state::ForkJoin`'s epoch).
+    fork_join: u32,
     judged: Option<u64>,
     /// Set by an event that starts a wait; any later event of the thread ends it.
     blocked: Option<Blocked>,
@@ -229,6 +231,7 @@ impl Replay<'_> {
                 },
                 held: HeldStack::new(),
                 chains: FxHashSet::default(),
+                fork_join: 0,
                 judged: None,
                 blocked: None,
                 exited: false,
@@ -291,6 +294,8 @@ impl Replay<'_> {
                 self.event(thread, event);
             }
             Record::Finding { .. } => self.analyzer.stats.live_findings += 1,
+            Record::Fork(f) => self.graph.spawned(ThreadId(f.t), f.k, ThreadId(f.child)),
+            Record::Joined(f) => self.graph.joined(ThreadId(f.t), f.k, ThreadId(f.child)),
             Record::Access(a) => {
                 let check = self
                     .objects
@@ -436,6 +441,11 @@ impl Replay<'_> {
                 self.findings.push(f);
             }
             Event::Join { child, site } => {
+                // After the join, what the thread does is after the child:
+                // it learns its chains again, at its new epoch (as live).
+                let ts = self.thread(t);
+                ts.fork_join += 1;
+                ts.chains.clear();
                 let object = thread_object(ThreadId(child)).0;
                 let info = self.object(object);
                 self.blocking(t, Blocking::On(&info), site);
@@ -445,7 +455,12 @@ impl Replay<'_> {
                     ..blocked(WaitOn::Thread(ThreadId(child)), Mode::Exclusive, false)
                 });
             }
-            Event::Spawn { child, site } => self.thread(child).spawned_at = site,
+            Event::Spawn { child, site } => {
+                self.thread(child).spawned_at = site;
+                let ts = self.thread(t);
+                ts.fork_join += 1;
+                ts.chains.clear();
+            }
             Event::BlockFor {
                 object, by, site, ..
             } if by == t && self.object(object).kind == ObjectKind::Once => {
@@ -761,6 +776,7 @@ impl Replay<'_> {
             .filter(|h| h.object != o)
             .collect();
         let thread = self.thread(t).info.clone();
+        let epoch = self.thread(t).fork_join;
         let site_info = self.site(site);
         let stack = self.stack(site);
         // The instance graph: what the live runtime saw.
@@ -783,6 +799,7 @@ impl Replay<'_> {
             site: site_info.clone(),
             held: &instance_held,
             stack: stack.clone(),
+            epoch,
         });
         self.findings.extend(found);
         // The class graph, shared by every trace. Nesting within one class
@@ -840,6 +857,7 @@ impl Replay<'_> {
             site: site_info,
             held: &class_held,
             stack,
+            epoch,
         });
         for mut f in found {
             let traces: FxHashSet<u64> = f.threads.iter().map(|t| t.id.0 >> 32).collect();

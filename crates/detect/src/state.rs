@@ -419,6 +419,76 @@ impl Orphans {
     }
 }
 
+/// The spawn and join structure of a run: the happens-before that
+/// `lock_order_cycle` severity may rely on. Lock releases and acquisitions
+/// never enter it (they could come from the cycle's own locks), and threads
+/// nobody spawned are related to nothing but through explicit spawns and
+/// joins, so two test threads of a harness are never taken as ordered.
+///
+/// A thread's *fork-join epoch* counts the spawns and joins it made: events
+/// at epoch `k` come after its spawns and joins made at epochs below `k`.
+#[derive(Clone, Debug, Default)]
+pub struct ForkJoin {
+    /// Child → (parent, the parent's epoch at the spawn).
+    spawned: rustc_hash::FxHashMap<u64, (u64, u32)>,
+    /// Parent → (the parent's epoch at the join, child), in order.
+    joins: rustc_hash::FxHashMap<u64, Vec<(u32, u64)>>,
+}
+
+impl ForkJoin {
+    /// Whether nothing was spawned or joined.
+    pub fn is_empty(&self) -> bool {
+        self.spawned.is_empty() && self.joins.is_empty()
+    }
+
+    /// `parent`, at its epoch `k`, spawned `child`.
+    pub fn spawned(&mut self, parent: u64, k: u32, child: u64) {
+        self.spawned.insert(child, (parent, k));
+    }
+
+    /// `parent`, at its epoch `k`, joined `child`: everything the child
+    /// did is before the parent's events at epochs above `k`.
+    pub fn joined(&mut self, parent: u64, k: u32, child: u64) {
+        self.joins.entry(parent).or_default().push((k, child));
+    }
+
+    /// Whether thread `a.0` at epoch `a.1` happens before thread `b.0` at
+    /// epoch `b.1` through spawns and joins (`u32::MAX`: any epoch).
+    pub fn before(&self, a: (u64, u32), b: (u64, u32)) -> bool {
+        let mut seen = rustc_hash::FxHashSet::default();
+        self.reaches(a, b, &mut seen)
+    }
+
+    fn reaches(
+        &self,
+        a: (u64, u32),
+        b: (u64, u32),
+        seen: &mut rustc_hash::FxHashSet<(u64, u32)>,
+    ) -> bool {
+        if a.0 == b.0 {
+            return a.1 < b.1 || (a.1 == b.1 && a.1 != u32::MAX);
+        }
+        if !seen.insert(b) {
+            return false;
+        }
+        // What is before b's thread's start: its spawner, up to the spawn.
+        if let Some(&(parent, k)) = self.spawned.get(&b.0) {
+            if self.reaches(a, (parent, k), seen) {
+                return true;
+            }
+        }
+        // What b's thread joined before epoch b.1: the whole child.
+        if let Some(joins) = self.joins.get(&b.0) {
+            for &(k, child) in joins {
+                if k < b.1 && self.reaches(a, (child, u32::MAX), seen) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,5 +586,36 @@ mod tests {
         assert!(held.is_empty() && permits.is_empty());
         assert!(o.contains(4));
         assert!(o.take_matches(4) && !o.contains(4));
+    }
+}
+
+#[cfg(test)]
+mod fork_join_tests {
+    use super::ForkJoin;
+
+    #[test]
+    fn spawn_and_join_order_and_nothing_else_does() {
+        // main (1) at epoch 0 spawns a (2); joins it at epoch 1; spawns b (3) at 2.
+        let mut fj = ForkJoin::default();
+        fj.spawned(1, 0, 2);
+        fj.joined(1, 1, 2);
+        fj.spawned(1, 2, 3);
+        assert!(
+            fj.before((1, 0), (2, 0)),
+            "before the spawn, before the child"
+        );
+        assert!(!fj.before((1, 1), (2, 0)), "after the spawn: concurrent");
+        assert!(
+            fj.before((2, 0), (1, 2)),
+            "the child, before what follows its join"
+        );
+        assert!(!fj.before((2, 0), (1, 1)), "not before the join itself");
+        assert!(
+            fj.before((2, 5), (3, 0)),
+            "joined, then the next child spawned"
+        );
+        assert!(!fj.before((3, 0), (2, 0)));
+        // Two threads nobody spawned are never ordered.
+        assert!(!fj.before((7, 0), (8, 0)) && !fj.before((8, 0), (7, 0)));
     }
 }

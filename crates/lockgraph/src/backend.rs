@@ -552,6 +552,7 @@ mod imp {
 
     /// The thread with runtime id `child` was joined at `site` (std's join returned).
     pub(crate) fn joined(child: u64, site: Loc) {
+        rt::hooks::joined(child);
         rt::hb::joined(child, site)
     }
 

@@ -56,7 +56,8 @@ fn lock_order_cycle() -> Finding {
             mode: Mode::Exclusive,
             site: Site::new("src/bank.rs", 41, 9),
             held: &first,
-            stack: stack("bank::deposit", 41)
+            stack: stack("bank::deposit", 41),
+            epoch: 0,
         })
         .is_empty());
     let second = [held(2, 60)];
@@ -67,6 +68,7 @@ fn lock_order_cycle() -> Finding {
         site: Site::new("src/bank.rs", 61, 9),
         held: &second,
         stack: stack("bank::report", 61),
+        epoch: 0,
     });
     assert_eq!(found.len(), 1);
     found.remove(0)

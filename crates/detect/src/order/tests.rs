@@ -6,6 +6,8 @@ use crate::model::ObjectKind;
 struct World {
     g: LockOrderGraph,
     threads: Vec<ThreadInfo>,
+    /// Each thread's fork-join epoch.
+    epochs: Vec<u32>,
 }
 
 impl World {
@@ -25,7 +27,27 @@ impl World {
                 name: Some(format!("t{t}").into()),
             })
             .collect();
-        World { g, threads }
+        World {
+            g,
+            threads,
+            epochs: vec![0; 8],
+        }
+    }
+
+    /// Thread `parent` spawns thread `child`.
+    fn spawn(&mut self, parent: usize, child: usize) {
+        let k = self.epochs[parent];
+        self.g
+            .spawned(ThreadId(parent as u64), k, ThreadId(child as u64));
+        self.epochs[parent] += 1;
+    }
+
+    /// Thread `parent` joins thread `child`.
+    fn join(&mut self, parent: usize, child: usize) {
+        let k = self.epochs[parent];
+        self.g
+            .joined(ThreadId(parent as u64), k, ThreadId(child as u64));
+        self.epochs[parent] += 1;
     }
 
     /// Thread `t` holds `held` (in order, with modes) and acquires `lock` in `mode`.
@@ -45,6 +67,7 @@ impl World {
             site: Site::new("use.rs", 1000 + lock as u32, 9),
             held: &held,
             stack: None,
+            epoch: self.epochs.get(t).copied().unwrap_or(0),
         };
         self.g.on_acquire(&acq)
     }
@@ -199,4 +222,33 @@ fn ten_thousand_locks_in_a_chain_then_the_closing_edge() {
     // Not a timing assertion on speed goals (those live in benchmarks): a
     // guard against a quadratic search, which would take minutes.
     assert!(took.as_secs() < 20, "chain of {n} took {took:?}");
+}
+
+#[test]
+fn orders_separated_by_spawn_and_join_are_a_warning_and_concurrent_ones_an_error() {
+    // t0 spawns t1, t1 takes 0 then 1, t0 joins it, then takes 1 then 0.
+    let mut w = World::new(2);
+    w.spawn(0, 1);
+    assert!(w.nest(1, &[0, 1]).is_empty());
+    w.join(0, 1);
+    let f = w.nest(0, &[1, 0]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, Severity::Warning, "{}", f[0].summary);
+
+    // Without the join, t0's order is concurrent with t1's.
+    let mut w = World::new(2);
+    w.spawn(0, 1);
+    w.nest(1, &[0, 1]);
+    let f = w.nest(0, &[1, 0]);
+    assert_eq!(f[0].severity, Severity::Error);
+
+    // A third thread forming one of the orders later, unordered: error again.
+    let mut w = World::new(2);
+    w.spawn(0, 1);
+    w.nest(1, &[0, 1]);
+    w.join(0, 1);
+    assert_eq!(w.nest(0, &[1, 0])[0].severity, Severity::Warning);
+    let f = w.nest(2, &[0, 1]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, Severity::Error);
 }

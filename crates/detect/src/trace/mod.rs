@@ -17,6 +17,6 @@ pub mod write;
 
 pub use read::{ReadError, TraceReader};
 pub use record::{
-    AccessRecord, Event, EventKind, Outcome, Record, SignalKind, SpinSnapshot, WaitSnapshot,
-    FORMAT_VERSION,
+    AccessRecord, Event, EventKind, ForkJoinRecord, Outcome, Record, SignalKind, SpinSnapshot,
+    WaitSnapshot, FORMAT_VERSION,
 };

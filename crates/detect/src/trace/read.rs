@@ -10,8 +10,8 @@ use std::io::{self, BufRead};
 use serde::Deserialize;
 
 use super::record::{
-    AccessRecord, Event, EventKind, Outcome, Record, SignalKind, SpinSnapshot, WaitSnapshot,
-    FORMAT_VERSION,
+    AccessRecord, Event, EventKind, ForkJoinRecord, Outcome, Record, SignalKind, SpinSnapshot,
+    WaitSnapshot, FORMAT_VERSION,
 };
 use crate::model::{Frame, Mode, ObjectKind};
 use crate::race::LocOp;
@@ -285,6 +285,8 @@ struct Fields<'a> {
     deadlock: Option<Vec<WaitSnapshot>>,
     livelock: Option<Vec<SpinSnapshot>>,
     access: Option<AccessRecord>,
+    fork: Option<ForkJoinRecord>,
+    joined: Option<ForkJoinRecord>,
 }
 
 impl Fields<'_> {
@@ -700,6 +702,12 @@ fn parse(line: &[u8]) -> Result<Record, String> {
     if let Some(spins) = f.livelock {
         return Ok(Record::Livelock(spins));
     }
+    if let Some(r) = f.fork {
+        return Ok(Record::Fork(r));
+    }
+    if let Some(r) = f.joined {
+        return Ok(Record::Joined(r));
+    }
     if let Some(a) = f.access {
         if LocOp::from_code(&a.k, true).is_none() {
             return Err(format!(
@@ -709,7 +717,7 @@ fn parse(line: &[u8]) -> Result<Record, String> {
         }
         return Ok(Record::Access(a));
     }
-    Err("a JSON object, but no known record: expected one of the keys lockgraph_trace, ev, object, thread, site, finding, deadlock, livelock, access".to_owned())
+    Err("a JSON object, but no known record: expected one of the keys lockgraph_trace, ev, object, thread, site, finding, deadlock, livelock, access, fork, joined".to_owned())
 }
 
 #[cfg(test)]

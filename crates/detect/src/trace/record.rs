@@ -82,6 +82,19 @@ pub struct AccessRecord {
     pub v: Option<String>,
 }
 
+/// A spawn or a join, written the moment it happens (not through the
+/// thread's ring): `{"fork": {...}}` or `{"joined": {...}}`. The fork-join
+/// order that may make a lock-order cycle a warning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkJoinRecord {
+    /// The spawning or joining thread.
+    pub t: u64,
+    /// Its fork-join epoch then: how many spawns and joins it made before.
+    pub k: u32,
+    /// The thread spawned or joined.
+    pub child: u64,
+}
+
 /// One line of a trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
@@ -148,4 +161,8 @@ pub enum Record {
     Livelock(Vec<SpinSnapshot>),
     /// An operation on a tracked location.
     Access(AccessRecord),
+    /// A thread spawned another.
+    Fork(ForkJoinRecord),
+    /// A thread joined another.
+    Joined(ForkJoinRecord),
 }

@@ -210,6 +210,20 @@ pub fn record(out: &mut String, r: &Record) {
                 json_str(fingerprint)
             );
         }
+        Record::Fork(f) => {
+            let _ = writeln!(
+                out,
+                "{{\"fork\":{{\"t\":{},\"k\":{},\"child\":{}}}}}",
+                f.t, f.k, f.child
+            );
+        }
+        Record::Joined(f) => {
+            let _ = writeln!(
+                out,
+                "{{\"joined\":{{\"t\":{},\"k\":{},\"child\":{}}}}}",
+                f.t, f.k, f.child
+            );
+        }
         Record::Access(a) => {
             let _ = writeln!(
                 out,

@@ -16,7 +16,7 @@ use lockgraph_detect::selfwait::{self, Request};
 use lockgraph_detect::waitfor::WaitOn;
 use lockgraph_detect::Event;
 use lockgraph_detect::{hazard, livelock};
-use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, ObjectInfo, Site};
+use lockgraph_detect::{Acquisition, Finding, Mode, ObjectId, ObjectInfo, Site, ThreadId};
 
 use super::config;
 use super::global::{self, GLOBAL};
@@ -290,6 +290,7 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
                 site: Site::from_location(site),
                 held: &others,
                 stack,
+                epoch: l.fork_join,
             });
         }
         l.scratch = others;
@@ -555,12 +556,21 @@ pub(crate) fn spawning(site: Loc) -> u64 {
         return 0;
     }
     let child = global::next_thread_id();
-    local::with(|l| {
+    let me = local::with(|l| {
         l.record(Event::Spawn {
             child,
             site: at(site),
         });
+        (l.thread().id, l.fork_join_step())
     });
+    if let Some((me, k)) = me {
+        GLOBAL.lock().graph.spawned(me, k, ThreadId(child));
+        sink::fork_join_record(true, me.0, k, child);
+        // What this thread did before the spawn goes out before the child's.
+        if sink::recording() {
+            sink::drain_thread(me.0);
+        }
+    }
     hb::spawning(child);
     child
 }
@@ -602,6 +612,19 @@ pub(crate) fn join_blocking(child: u64, name: Option<&'static str>, spawned: Loc
         site: Site::from_location(spawned),
     };
     blocking(BlockingOn::Object(&info), site);
+}
+
+/// This thread joined thread `child` (std's join returned): what it does
+/// next is after everything the child did, for the lock-order graph's
+/// fork-join order (the Join event was recorded when the join began).
+pub(crate) fn joined(child: u64) {
+    if child == 0 || !config::enabled() {
+        return;
+    }
+    if let Some((me, k)) = local::with(|l| (l.thread().id, l.fork_join_step())) {
+        GLOBAL.lock().graph.joined(me, k, ThreadId(child));
+        sink::fork_join_record(false, me.0, k, child);
+    }
 }
 
 /// This thread took a permit of semaphore `meta` at `site`.

@@ -96,6 +96,8 @@ pub(crate) struct Local {
     released_at: usize,
     /// Run-length compression of recorded events.
     comp: Compress,
+    /// Spawns and joins this thread made (its fork-join epoch).
+    pub(crate) fork_join: u32,
 }
 
 /// A streak of failed acquisition attempts with no progress in between
@@ -126,7 +128,7 @@ const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { ended: false, streak: None, held: HeldStack::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), released: [(0, None); RELEASED], released_at: 0, comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 } })
+        RefCell::new(Local { ended: false, streak: None, held: HeldStack::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), released: [(0, None); RELEASED], released_at: 0, comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 }, fork_join: 0 })
     };
 }
 
@@ -366,6 +368,16 @@ impl Local {
         self.held.next_chain(id, mode)
     }
 
+    /// The thread spawns or joins: returns the fork-join epoch it did so
+    /// at, and starts the next. Its chains are learned again from here, so
+    /// the lock-order graph knows at which epochs each order was formed.
+    pub(crate) fn fork_join_step(&mut self) -> u32 {
+        let k = self.fork_join;
+        self.fork_join += 1;
+        self.cache.iter_mut().for_each(|c| *c = 0);
+        k
+    }
+
     /// Whether this exact chain was learned already.
     #[inline]
     pub(crate) fn cache_contains_pub(&self, chain: u64) -> bool {
@@ -505,6 +517,10 @@ impl Local {
         }
         if self.rec.is_some() {
             self.record(Event::Exit);
+            self.publish_pending();
+            if let Some(s) = &self.shared {
+                sink::drain_thread(s.thread.id.0);
+            }
         }
         self.report_leaks();
     }

@@ -323,6 +323,20 @@ pub(crate) fn new_ring(thread: u64) -> Option<rtrb::Producer<LiveEvent>> {
 
 /// The ring of `thread` is full: drain it (and the others) now.
 #[cold]
+/// Writes what thread `thread`'s ring holds now. A thread calls it as it
+/// spawns (its events before the spawn come before its child's in the
+/// file) and as it ends (its events come before whatever its joiner does
+/// next), so the file follows spawn and join order: the replay sees a
+/// joined thread's lock orders before the joiner's.
+pub(crate) fn drain_thread(thread: u64) {
+    if let Some(sink) = SINK.get() {
+        let mut s = sink.lock();
+        if let Some(i) = s.rings.iter().position(|r| r.thread == thread) {
+            s.drain(i);
+        }
+    }
+}
+
 pub(crate) fn ring_full() {
     flush();
 }
@@ -388,6 +402,19 @@ pub(crate) fn access_record(
         if s.line.len() > 1 << 16 {
             s.write_out(false);
         }
+    }
+}
+
+/// A spawn (`fork`) or a join made by `t` at its fork-join epoch `k`,
+/// written now: a replay must know it before any later event of any thread.
+pub(crate) fn fork_join_record(fork: bool, t: u64, k: u32, child: u64) {
+    if let Some(sink) = SINK.get() {
+        let r = lockgraph_detect::trace::ForkJoinRecord { t, k, child };
+        sink.lock().put(&if fork {
+            Record::Fork(r)
+        } else {
+            Record::Joined(r)
+        });
     }
 }
 
