@@ -307,3 +307,27 @@ scenario! {
         assert_eq!(kinds, [Kind::LockOrderCycle, Kind::BlockingWhileHolding], "{}", out.stderr);
     }
 }
+
+scenario! {
+    fn s11_twin_a_guard_sent_away_before_its_thread_ends_is_no_leak() {
+        // `send_guard`: the guard travels; its first thread ends first.
+        let m: &'static Mutex<u32> = Box::leak(Box::new(Mutex::named("m", 0)));
+        let (tx, rx) = std::sync::mpsc::channel::<lockgraph::MutexGuard<'static, u32>>();
+        let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
+        let taker = named("taker", move || {
+            let mut g = m.lock();
+            *g += 1;
+            tx.send(g).unwrap();
+        });
+        let holder = named("holder", move || {
+            let mut g = rx.recv().unwrap();
+            // The taker has ended by now.
+            ended_rx.recv().unwrap();
+            *g += 1;
+        });
+        taker.join().unwrap();
+        ended_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert_eq!(*m.lock(), 2);
+    } => |out| { out.assert_silent(); }
+}

@@ -634,3 +634,64 @@ scenario! {
         t.join().unwrap();
     } => |out| { out.assert_silent(); }
 }
+
+scenario! {
+    fn r14_twin_a_downgraded_write_lock_publishes_to_the_readers_after_it() {
+        use lockgraph::RwLockWriteGuard;
+        let rw = Arc::new(RwLock::named("table", ()));
+        let x = Arc::new(Tracked::named("x", 0u32));
+        let (tx, rx) = mpsc::channel();
+        let t = {
+            let (rw, x) = (rw.clone(), x.clone());
+            named("writer", move || {
+                let w = rw.write();
+                x.store(1);
+                let r = RwLockWriteGuard::downgrade(w);
+                drop(r);
+                tx.send(()).unwrap();
+            })
+        };
+        rx.recv().unwrap();
+        let r = rw.read();
+        assert_eq!(x.load(), 1);
+        drop(r);
+        t.join().unwrap();
+    } => |out| { out.assert_silent(); }
+}
+
+scenario! {
+    fn r15_twin_a_guard_released_by_another_thread_invents_no_race() {
+        let x = Arc::new(Tracked::named("x", 0u32));
+        // Through a std channel lockgraph does not see; a 'static lock, so
+        // its guard can travel.
+        let (tx, rx) = mpsc::channel::<lockgraph::MutexGuard<'static, ()>>();
+        let m: &'static Mutex<()> = Box::leak(Box::new(Mutex::named("m", ())));
+        let (dropped_tx, dropped_rx) = mpsc::channel();
+        let taker = {
+            let x = x.clone();
+            named("taker", move || {
+                let g = m.lock();
+                x.store(1);
+                tx.send(g).unwrap();
+                // Ends after the guard is gone, so it leaks nothing.
+                dropped_rx.recv().unwrap();
+            })
+        };
+        let dropper = named("dropper", move || {
+            drop(rx.recv().unwrap());
+            dropped_tx.send(()).unwrap();
+        });
+        taker.join().unwrap();
+        dropper.join().unwrap();
+        let (done_tx, done_rx) = mpsc::channel();
+        let later = {
+            let x = x.clone();
+            named("later", move || {
+                let _g = m.lock();
+                done_tx.send(x.load()).unwrap();
+            })
+        };
+        assert_eq!(done_rx.recv().unwrap(), 1);
+        later.join().unwrap();
+    } => |out| { out.assert_silent(); }
+}

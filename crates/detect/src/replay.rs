@@ -116,8 +116,9 @@ pub struct Replay<'a> {
     /// Releases and gives by threads that did not hold what they let go,
     /// not yet claimed (the live runtime's orphan releases).
     orphans: Orphans,
-    /// Permits still held by threads when they ended: leaks, unless a give
-    /// by another thread later in the file matches them.
+    /// Permits and locks still held by threads when they ended: leaks,
+    /// unless a give or release by another thread later in the file
+    /// matches them.
     ended_with_permits: Vec<(ThreadInfo, u64, u64)>,
     /// Per condvar: the notification nobody waited for.
     notify_marks: FxHashMap<u64, NotifyMark<u64>>,
@@ -609,9 +610,10 @@ impl Replay<'_> {
                 self.ended_with_permits
                     .extend(permits.into_iter().map(|(o, s)| (thread.clone(), o, s)));
                 self.leaked.extend(locks.into_iter().map(ObjectId));
-                for (obj, site) in held {
-                    self.leak(&thread, obj, site, Leak::ThreadEnded);
-                }
+                // A leak unless another thread lets the lock go later (a
+                // guard sent away), as for permits: judged at the end.
+                self.ended_with_permits
+                    .extend(held.into_iter().map(|(o, s)| (thread.clone(), o, s)));
             }
         }
     }

@@ -16,6 +16,8 @@ pub(crate) enum Stage {
     /// The exiting thread's state ends: its leaks are reported, its exit
     /// recorded (glibc has usually destroyed its thread-locals already).
     EndThread,
+    /// Locks threads ended holding, and nobody let go since, are reported.
+    Leaks,
     /// Threads still blocked in waits nothing can end are judged.
     Blocked,
     /// Reports still queued for printing are printed.

@@ -28,6 +28,10 @@ pub(crate) struct Global {
     pub(crate) doomed: Vec<(ThreadId, Arc<str>)>,
     /// Locks held by threads that ended (at most [`MAX_ORPHANS`]).
     pub(crate) leaked: Vec<ObjectId>,
+    /// `lock_leak`s of threads that ended holding a lock, not yet reported:
+    /// a guard sent to another thread (`send_guard`) may still be released
+    /// there (`react::confirm_leaks`).
+    pub(crate) ended_holding: Vec<(u64, lockgraph_detect::Finding)>,
     /// Threads in a long streak of failed attempts (livelock candidates).
     pub(crate) spinners: Vec<lockgraph_detect::livelock::Spinner>,
     /// Descriptions of the objects the spinners name.
@@ -109,6 +113,7 @@ pub(crate) fn orphan_release(id: u64) {
     let mut g = GLOBAL.lock();
     g.orphans.post(id);
     g.leaked.retain(|o| o.0 != id);
+    g.ended_holding.retain(|(o, _)| *o != id);
     for t in &g.threads {
         t.pending.store(true, Ordering::Relaxed);
     }

@@ -59,6 +59,21 @@ struct Table {
     reported: FxHashSet<(u64, usize, usize)>,
 }
 
+impl Table {
+    /// The join of every thread's history so far: every live slot's
+    /// current epoch and every ended unknown thread's clock.
+    fn everyone(&self) -> VClock {
+        let mut all = self.exited.clone();
+        for s in 0..self.next {
+            let e = EPOCHS[s as usize].load(Ordering::Relaxed);
+            if e > all.get(s) {
+                all.set(s, e);
+            }
+        }
+        all
+    }
+}
+
 static TABLE: parking_lot::Mutex<Option<Table>> = parking_lot::const_mutex(None);
 
 fn table<R>(f: impl FnOnce(&mut Table) -> R) -> R {
@@ -160,16 +175,7 @@ impl HbThread {
             };
             let mut vc = match t.spawned.remove(&thread.id.0) {
                 Some(vc) if spawned => vc,
-                _ => {
-                    let mut all = t.exited.clone();
-                    for s in 0..t.next {
-                        let e = EPOCHS[s as usize].load(Ordering::Relaxed);
-                        if e > all.get(s) {
-                            all.set(s, e);
-                        }
-                    }
-                    all
-                }
+                _ => t.everyone(),
             };
             // A reused slot continues from where its last thread stopped.
             let own = EPOCHS[slot as usize].load(Ordering::Relaxed) + 1;
@@ -325,6 +331,20 @@ fn released_on(meta: &Meta, mode: Mode) {
         t.c.release(&mut meta.hb.lock(), mode.is_shared());
         t.announce();
     });
+}
+
+/// A release of a lock this thread did not take (a guard sent here from
+/// the thread that took it, `force_unlock`). What was done under the lock
+/// was done by a thread this one may not be ordered after, so the release
+/// publishes everyone's history as of now: the next holder may miss a race,
+/// never see one that is not there.
+pub(crate) fn released_for_another(meta: &Meta) {
+    if !on() {
+        return;
+    }
+    let everyone = table(|t| t.everyone());
+    meta.hb.lock().write.join(&everyone);
+    released(meta, Mode::Exclusive);
 }
 
 /// A thread is about to be spawned with runtime id `child`: it starts from

@@ -460,10 +460,11 @@ pub(crate) fn release(meta: &Meta) {
         l.record(Event::Release { object: id });
         found
     });
-    hb::released(
-        meta,
-        found.flatten().map_or(Mode::Exclusive, |(_, mode)| mode),
-    );
+    match found {
+        Some(Some((_, mode))) => hb::released(meta, mode),
+        // A guard another thread took: who wrote under it is unknown here.
+        _ => hb::released_for_another(meta),
+    }
     match found.map(|f| f.map(|(in_graph, _)| in_graph)) {
         // Set once: a plain load first keeps the steady path free of an atomic RMW.
         Some(Some(true)) if meta.flags.load(Ordering::Relaxed) & IN_GRAPH == 0 => {
@@ -481,14 +482,25 @@ pub(crate) fn remode(meta: &Meta, mode: Mode) {
     let Some(id) = meta.id_if_assigned() else {
         return;
     };
-    local::with(|l| {
+    let was = local::with(|l| {
+        let was = l.held.mode_of(id);
         l.remode(id, mode);
         l.record(Event::Remode {
             object: id,
             mode,
             site: None,
         });
-    });
+        was
+    })
+    .flatten();
+    // For happens-before: a downgrade lets the write lock go (readers that
+    // come next see what was written under it); an upgrade takes what the
+    // readers that left released.
+    if was == Some(Mode::Exclusive) && mode != Mode::Exclusive {
+        hb::released(meta, Mode::Exclusive);
+    } else if mode == Mode::Exclusive && was != Some(Mode::Exclusive) {
+        hb::acquired(meta, Mode::Exclusive, meta.created);
+    }
 }
 
 /// A condvar wait gave the mutex back: record the re-acquisition at the

@@ -556,8 +556,14 @@ impl Local {
                 Site::from_location(h.extra.site),
                 lockgraph_detect::hazard::Leak::ThreadEnded,
             );
-            // A warning: reported, never a panic (the thread is ending).
-            let _ = super::react::handle(f, false);
+            if h.extra.kind == ObjectKind::Semaphore {
+                // A warning: reported, never a panic (the thread is ending).
+                let _ = super::react::handle(f, false);
+            } else {
+                // Its guard may live on in another thread (`send_guard`):
+                // reported unless that thread lets the lock go first.
+                super::react::leak_pending(h.object, f);
+            }
         }
     }
 }
@@ -566,6 +572,11 @@ impl Local {
 /// whichever thread exits the process.
 fn register(chosen: Option<u64>) -> Arc<Shared> {
     super::exit::register(super::exit::Stage::EndThread, end_exiting_thread);
+    // Registered now: steps registered while the exit steps run do not run.
+    super::exit::register(
+        super::exit::Stage::Leaks,
+        super::react::confirm_leaks_at_exit,
+    );
     global::register_thread(chosen)
 }
 

@@ -55,6 +55,31 @@ pub(crate) fn handle(mut f: Finding, fatal: bool) -> Option<String> {
     None
 }
 
+/// A thread ended holding lock `object` (`f` is its `lock_leak`): held
+/// back until [`confirm_leaks`], and dropped if another thread lets the
+/// lock go first (`global::orphan_release`: the guard had been sent there).
+pub(crate) fn leak_pending(object: u64, f: Finding) {
+    GLOBAL.lock().ended_holding.push((object, f));
+}
+
+/// Reports the leaks still held back, when the program asks for its findings.
+pub(crate) fn confirm_leaks() {
+    let pending = std::mem::take(&mut GLOBAL.lock().ended_holding);
+    for (_, f) in pending {
+        // A warning: reported, never a panic.
+        let _ = handle(f, false);
+    }
+}
+
+/// Reports the leaks still held back at process exit (printed at once:
+/// the reporter thread may not get to run any more).
+pub(crate) fn confirm_leaks_at_exit() {
+    let pending = std::mem::take(&mut GLOBAL.lock().ended_holding);
+    for (_, f) in pending {
+        report_at_exit(f);
+    }
+}
+
 /// Keeps `f` among the process's findings unless it was reported before
 /// (same fingerprint and severity); whether it is new.
 fn remember(f: &Finding) -> bool {
@@ -98,6 +123,7 @@ pub(crate) fn handle_all(findings: Vec<Finding>) -> Option<String> {
 
 /// Every finding recorded so far in this process, stacks resolved.
 pub fn findings() -> Vec<Finding> {
+    confirm_leaks();
     let mut all = GLOBAL.lock().findings.clone();
     for f in &mut all {
         f.resolve_stacks();
@@ -108,6 +134,7 @@ pub fn findings() -> Vec<Finding> {
 /// Removes and returns every finding recorded so far (the reported-once
 /// memory is kept: the same finding is not reported again).
 pub fn take_findings() -> Vec<Finding> {
+    confirm_leaks();
     let mut all = std::mem::take(&mut GLOBAL.lock().findings);
     for f in &mut all {
         f.resolve_stacks();
