@@ -2,6 +2,7 @@
 
 mod analyze;
 mod baseline;
+mod check;
 mod exit;
 
 use std::path::PathBuf;
@@ -26,6 +27,10 @@ enum Command {
     /// findings, deadlocks visible only at the end, and lock-order cycles
     /// that span several traces (test 1 takes A then B, test 2 B then A).
     Analyze(AnalyzeArgs),
+    /// Run a command (`-- cargo test`) with every process it starts
+    /// recorded into a fresh directory (reaction `warn`, so every test runs
+    /// to the end), then analyze what it recorded, as `analyze` does.
+    Check(CheckArgs),
     /// List the finding kinds, their JSON names and default severities.
     Kinds,
 }
@@ -49,6 +54,29 @@ pub(crate) struct AnalyzeArgs {
     /// Ignore ./lockgraph.toml.
     #[arg(long)]
     pub(crate) no_baseline: bool,
+}
+
+/// Flags of `lockgraph check`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct CheckArgs {
+    /// Output format.
+    #[arg(long, default_value_t = Format::Text, value_parser = formats())]
+    pub(crate) format: Format,
+    /// What fails the run (exit 1), as for `analyze`.
+    #[arg(long, default_value = "error")]
+    pub(crate) fail_on: String,
+    /// A baseline of accepted findings (default: ./lockgraph.toml if it exists).
+    #[arg(long, conflicts_with = "no_baseline")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Ignore ./lockgraph.toml.
+    #[arg(long)]
+    pub(crate) no_baseline: bool,
+    /// Keep the traces in this directory instead of a temporary one.
+    #[arg(long)]
+    pub(crate) keep_traces: Option<PathBuf>,
+    /// The command to run, after `--`: `lockgraph check -- cargo test`.
+    #[arg(last = true, required = true)]
+    pub(crate) command: Vec<String>,
 }
 
 /// Parses `--format`: the report crate's formats, each with its help line.
@@ -90,6 +118,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Check(args) => match check::run(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("lockgraph: error: {e:#}");
+                ExitCode::from(exit::UNUSABLE)
+            }
+        },
         Command::Analyze(args) => match analyze::run(&args) {
             Ok(code) => ExitCode::from(code),
             Err(e) => {

@@ -64,6 +64,48 @@ fn check(traces: &[&str], golden_stem: &Path) {
     let doc: serde_json::Value = serde_json::from_slice(&out_json.stdout).expect("valid JSON");
     assert_eq!(doc["version"], 1);
     golden(&golden_stem.with_extension("json"), &text(&out_json.stdout));
+    let mut sarif_args = args.clone();
+    sarif_args.extend_from_slice(&["--format", "sarif"]);
+    let out_sarif = lockgraph(&sarif_args);
+    assert_eq!(
+        out_sarif.status.code(),
+        Some(code),
+        "same exit code in SARIF"
+    );
+    let log: serde_json::Value = serde_json::from_slice(&out_sarif.stdout).expect("valid JSON");
+    assert_valid_sarif(&log, golden_stem);
+    assert_eq!(
+        log["runs"][0]["results"].as_array().map(Vec::len),
+        doc["findings"].as_array().map(Vec::len),
+        "one result per finding"
+    );
+    golden(
+        &golden_stem.with_extension("sarif"),
+        &text(&out_sarif.stdout),
+    );
+}
+
+/// Checks a SARIF log against the published SARIF 2.1.0 schema
+/// (`crates/report/tests/data`, from the OASIS sarif-spec repository).
+fn assert_valid_sarif(log: &serde_json::Value, what: &Path) {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = SCHEMA.get_or_init(|| {
+        let text = std::fs::read_to_string(
+            root().join("crates/report/tests/data/sarif-schema-2.1.0.json"),
+        )
+        .expect("the SARIF schema");
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+        jsonschema::draft4::new(&schema).expect("the schema compiles")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(log)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{}: invalid SARIF: {errors:#?}",
+        what.display()
+    );
 }
 
 #[test]
@@ -348,5 +390,106 @@ fn a_reader_that_goes_away_is_no_error_and_the_exit_code_is_the_verdict() {
         out.status.code(),
         Some(1),
         "the fixtures hold findings: the verdict is 1 whatever the reader did; stderr:\n{stderr}"
+    );
+}
+
+/// The example `two_tests`, built beside the binary by `cargo test`.
+fn two_tests() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_lockgraph"))
+        .parent()
+        .expect("target dir")
+        .join("examples/two_tests")
+}
+
+#[test]
+fn check_runs_the_command_recorded_and_fails_on_an_inversion_split_across_two_tests() {
+    let program = two_tests();
+    assert!(
+        program.exists(),
+        "{} was built by cargo test",
+        program.display()
+    );
+    let program = program.to_string_lossy().into_owned();
+    let out = lockgraph(&["check", "--no-baseline", "--", &program]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.starts_with("lock_order_cycle (error)"), "{stdout}");
+    assert!(
+        stdout.contains("\"accounts\"") && stdout.contains("\"audit log\""),
+        "{stdout}"
+    );
+    // Recorded with `warn`: the command itself ran to the end (its output
+    // goes to stderr, so that stdout is the report alone).
+    assert!(
+        text(&out.stderr).contains("2 tests passed"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let fixed = lockgraph(&["check", "--no-baseline", "--", &program, "--fixed"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed.stdout));
+
+    // SARIF for the upload step.
+    let sarif = lockgraph(&[
+        "check",
+        "--no-baseline",
+        "--format",
+        "sarif",
+        "--",
+        &program,
+    ]);
+    assert_eq!(sarif.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&sarif.stdout).expect("SARIF is JSON");
+    assert_valid_sarif(&log, Path::new("check --format sarif"));
+}
+
+#[test]
+fn check_honours_a_baseline_and_says_when_the_command_cannot_be_used() {
+    let program = two_tests().to_string_lossy().into_owned();
+    // Find the fingerprint, then accept it.
+    let json = lockgraph(&["check", "--no-baseline", "--format", "json", "--", &program]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let fp = doc["findings"][0]["fingerprint"]
+        .as_str()
+        .expect("a finding")
+        .to_owned();
+    let dir = std::env::temp_dir().join(format!("lockgraph-check-baseline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let baseline = dir.join("lockgraph.toml");
+    std::fs::write(
+        &baseline,
+        format!("[[accept]]\nfingerprint = \"{fp}\"\nreason = \"known\"\n\n[[accept]]\nfingerprint = \"0000000000000000\"\nreason = \"fixed long ago\"\n"),
+    )
+    .expect("write baseline");
+    let b = baseline.to_string_lossy().into_owned();
+    let out = lockgraph(&["check", "--baseline", &b, "--", &program]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("baseline entry 0000000000000000 (fixed long ago) matched no finding"),
+        "the stale entry is named: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // A command that does not exist, and one that records nothing: exit 2, said.
+    let missing = lockgraph(&["check", "--", "/nonexistent/lockgraph-no-such-command"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("cannot run"),
+        "{}",
+        text(&missing.stderr)
+    );
+    let nothing = lockgraph(&["check", "--no-baseline", "--", "true"]);
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(
+        text(&nothing.stderr).contains("recorded no trace"),
+        "{}",
+        text(&nothing.stderr)
     );
 }

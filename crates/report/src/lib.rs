@@ -6,6 +6,7 @@
 //!   - [`text`]: the report a person reads. It also renders single findings
 //!     ([`render`]) for panic messages and stderr.
 //!   - [`json`]: one versioned JSON document for machines.
+//!   - [`sarif`]: a SARIF 2.1.0 log for GitHub code scanning and other viewers.
 //!
 //! Adding a format takes a module with
 //! `pub fn write(doc: &Document, out: &mut dyn io::Write) -> io::Result<()>`
@@ -18,6 +19,7 @@ use std::str::FromStr;
 
 mod document;
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 pub use document::{Accepted, Document, Stale, SCHEMA_VERSION};
@@ -31,17 +33,20 @@ pub enum Format {
     Text,
     /// One JSON document: [`json`].
     Json,
+    /// A SARIF 2.1.0 log: [`sarif`].
+    Sarif,
 }
 
 impl Format {
     /// Every format, in the order a command line lists them.
-    pub const ALL: [Format; 2] = [Format::Text, Format::Json];
+    pub const ALL: [Format; 3] = [Format::Text, Format::Json, Format::Sarif];
 
     /// The name a user types, as in `--format json`.
     pub fn name(self) -> &'static str {
         match self {
             Format::Text => "text",
             Format::Json => "json",
+            Format::Sarif => "sarif",
         }
     }
 
@@ -50,6 +55,7 @@ impl Format {
         match self {
             Format::Text => "For people",
             Format::Json => "One JSON document (docs/report-format.md)",
+            Format::Sarif => "A SARIF 2.1.0 log, for GitHub code scanning",
         }
     }
 
@@ -58,6 +64,7 @@ impl Format {
         match self {
             Format::Text => text::write(doc, out),
             Format::Json => json::write(doc, out),
+            Format::Sarif => sarif::write(doc, out),
         }
     }
 }
