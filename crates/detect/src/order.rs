@@ -389,6 +389,24 @@ impl LockOrderGraph {
     /// Finds the most serious reportable cycle through edge `e` and builds its finding.
     fn cycle_through(&mut self, e: EdgeIndex, acq: &Acquisition<'_>) -> Option<Finding> {
         let (u, v) = self.g.edge_endpoints(e)?;
+        // A cycle through u → v needs a way out of v and a way into u. A
+        // lock nothing was ever taken under (a sink), or one never taken
+        // under another (a source), closes none: no search. This keeps
+        // chains of fresh locks linear in both directions (m[i] then
+        // m[i+1]: v is new, a sink; m[i+1] then m[i]: u is new, a source).
+        if self
+            .g
+            .edges_directed(v, Direction::Outgoing)
+            .next()
+            .is_none()
+            || self
+                .g
+                .edges_directed(u, Direction::Incoming)
+                .next()
+                .is_none()
+        {
+            return None;
+        }
         // Shortest path v ⇝ u by breadth-first search; most graphs stop here.
         let path = self.shortest_path(v, u)?;
         let mut cycle = vec![e];

@@ -225,6 +225,24 @@ fn ten_thousand_locks_in_a_chain_then_the_closing_edge() {
 }
 
 #[test]
+fn ten_thousand_locks_in_a_reverse_chain_then_the_closing_edge() {
+    // m[i + 1] then m[i]: each new edge runs into the chain seen so far,
+    // from a lock never taken under another, so no search is needed.
+    let n = 10_000u64;
+    let mut w = World::new(n);
+    let start = std::time::Instant::now();
+    for i in 0..n - 1 {
+        assert!(w.acquire((i % 2) as usize, &[(i + 1, X)], i, X).is_empty());
+    }
+    let f = w.acquire(2, &[(0, X)], n - 1, X);
+    let took = start.elapsed();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].objects.len() as u64, n);
+    // A guard against a quadratic search (minutes), not a speed goal.
+    assert!(took.as_secs() < 20, "reverse chain of {n} took {took:?}");
+}
+
+#[test]
 fn orders_separated_by_spawn_and_join_are_a_warning_and_concurrent_ones_an_error() {
     // t0 spawns t1, t1 takes 0 then 1, t0 joins it, then takes 1 then 0.
     let mut w = World::new(2);
