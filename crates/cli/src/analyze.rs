@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lockgraph_detect::replay::Analyzer;
 use lockgraph_detect::trace::TraceReader;
 use lockgraph_detect::{Finding, Kind, Severity};
-use lockgraph_report::{Accepted, Document, Stale};
+use lockgraph_report::{Accepted, Document, Format, Stale};
 
 use crate::{baseline, exit, AnalyzeArgs};
 
@@ -172,10 +172,19 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     }
 
     let mut stdout = std::io::stdout().lock();
-    let written = args
-        .format
-        .write(&doc, &mut stdout)
-        .and_then(|()| stdout.flush());
+    let color = args.color.enabled(stdout.is_terminal());
+    let written = match args.format {
+        Format::Text => lockgraph_report::text::write_styled(
+            &doc,
+            &mut stdout,
+            lockgraph_report::text::Style {
+                color,
+                snippets: !args.no_snippets,
+            },
+        ),
+        other => other.write(&doc, &mut stdout),
+    }
+    .and_then(|()| stdout.flush());
     drop(stdout);
     crate::exit::written(written)?;
     for s in &doc.stale_baseline {

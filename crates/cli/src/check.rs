@@ -62,6 +62,8 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<u8> {
                     fail_on: args.fail_on.clone(),
                     baseline: args.baseline.clone(),
                     no_baseline: args.no_baseline,
+                    color: args.color,
+                    no_snippets: args.no_snippets,
                 });
                 match code {
                     Ok(c) if !status.success() && c != exit::FINDINGS => {

@@ -54,6 +54,37 @@ pub(crate) struct AnalyzeArgs {
     /// Ignore ./lockgraph.toml.
     #[arg(long)]
     pub(crate) no_baseline: bool,
+    /// Colour in the text report: `auto` (on a terminal, unless NO_COLOR
+    /// is set), `always`, `never`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+    /// Do not show source lines under the steps of the text report.
+    #[arg(long)]
+    pub(crate) no_snippets: bool,
+}
+
+/// When the text report is coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// On a terminal, unless the NO_COLOR variable is set (no-color.org).
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output going to a terminal (`terminal`) or not.
+    pub(crate) fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                terminal && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty())
+            }
+        }
+    }
 }
 
 /// Flags of `lockgraph check`.
@@ -71,6 +102,12 @@ pub(crate) struct CheckArgs {
     /// Ignore ./lockgraph.toml.
     #[arg(long)]
     pub(crate) no_baseline: bool,
+    /// Colour in the text report, as for `analyze`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+    /// Do not show source lines under the steps of the text report.
+    #[arg(long)]
+    pub(crate) no_snippets: bool,
     /// Keep the traces in this directory instead of a temporary one.
     #[arg(long)]
     pub(crate) keep_traces: Option<PathBuf>,

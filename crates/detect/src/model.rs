@@ -176,10 +176,12 @@ pub struct ObjectInfo {
 }
 
 impl ObjectInfo {
-    /// A short label: the name in quotes, or the kind and id.
+    /// A short label: the name in quotes (escaped as a Rust string literal,
+    /// so a name is data and never a terminal escape or a line break), or
+    /// the kind and id.
     pub fn label(&self) -> String {
         match &self.name {
-            Some(n) => format!("{} \"{}\"", self.kind.as_str(), n),
+            Some(n) => format!("{} {:?}", self.kind.as_str(), n),
             None => format!("{} #{}", self.kind.as_str(), self.id.0),
         }
     }
@@ -208,7 +210,7 @@ impl ThreadInfo {
     /// A short label: the name in quotes and the id.
     pub fn label(&self) -> String {
         match &self.name {
-            Some(n) => format!("thread \"{}\" (#{})", n, self.id.0),
+            Some(n) => format!("thread {:?} (#{})", n, self.id.0),
             None => format!("thread #{}", self.id.0),
         }
     }

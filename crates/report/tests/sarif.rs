@@ -96,10 +96,10 @@ fn a_log_with_hostile_names_is_valid_sarif_and_keeps_them_as_data() {
     assert_eq!(result["ruleId"], "lock_order_cycle");
     assert_eq!(result["level"], "error");
     let message = result["message"]["text"].as_str().expect("text");
-    assert!(
-        message.contains(HOSTILE),
-        "the name is data, whole: {message}"
-    );
+    // The name is data: quoted as a Rust string literal, every control
+    // character escaped, nothing cut.
+    assert!(message.contains(&format!("{HOSTILE:?}")), "{message}");
+    assert!(!message.contains('\u{1b}'), "{message}");
     // The closing acquisition is the primary location.
     let primary = &result["locations"][0]["physicalLocation"];
     assert_eq!(primary["region"]["startLine"], 21);
