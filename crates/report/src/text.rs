@@ -395,7 +395,7 @@ pub fn write(doc: &Document, out: &mut dyn io::Write) -> io::Result<()> {
     write_styled(doc, out, Style::default())
 }
 
-/// [`write`] in `style`.
+/// [`write()`] in `style`.
 pub fn write_styled(doc: &Document, out: &mut dyn io::Write, style: Style) -> io::Result<()> {
     for f in &doc.findings {
         out.write_all(render_styled(f, style).as_bytes())?;
