@@ -137,11 +137,13 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         eprintln!("lockgraph: warning: {w}");
     }
 
+    let lock_order = analyzer.lock_order();
     let (all, stats) = analyzer.finish();
     let mut doc = Document {
         stats,
         warnings,
         baseline: baseline_path.clone(),
+        lock_order,
         ..Document::default()
     };
     let mut used = vec![false; accepted_entries.len()];

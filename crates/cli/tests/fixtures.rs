@@ -85,6 +85,48 @@ fn check(traces: &[&str], golden_stem: &Path) {
         &golden_stem.with_extension("sarif"),
         &text(&out_sarif.stdout),
     );
+    let mut dot_args = args.clone();
+    dot_args.extend_from_slice(&["--format", "dot"]);
+    let out_dot = lockgraph(&dot_args);
+    assert_eq!(out_dot.status.code(), Some(code), "same exit code in DOT");
+    assert_graphviz_reads(&text(&out_dot.stdout), golden_stem);
+    golden(&golden_stem.with_extension("dot"), &text(&out_dot.stdout));
+}
+
+/// Checks that Graphviz's `dot` lays out a DOT text. Graphviz is installed
+/// by `.ci/run`; without it (outside CI) the check is skipped, said on stderr.
+fn assert_graphviz_reads(dot: &str, what: &Path) {
+    use std::io::Write as _;
+    let child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "Graphviz's dot is missing in CI ({e}): .ci/run installs it"
+            );
+            eprintln!("skipping the Graphviz check of {}: {e}", what.display());
+            return;
+        }
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(dot.as_bytes())
+        .expect("feed dot");
+    let out = child.wait_with_output().expect("dot ran");
+    assert!(
+        out.status.success(),
+        "{}: dot refused the graph: {}\n{dot}",
+        what.display(),
+        text(&out.stderr)
+    );
 }
 
 /// Checks a SARIF log against the published SARIF 2.1.0 schema

@@ -134,6 +134,24 @@ impl Edge {
     }
 }
 
+/// One edge of the graph as a report draws it: who first took `to` while
+/// holding `from`, where, and how many threads did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderEdge {
+    /// The lock held.
+    pub from: ObjectInfo,
+    /// The lock acquired under it.
+    pub to: ObjectInfo,
+    /// The first thread that did.
+    pub thread: ThreadInfo,
+    /// Where that thread had taken `from`.
+    pub held_site: Site,
+    /// Where it took `to`.
+    pub site: Site,
+    /// How many threads formed the edge (at least; counting stops at a few).
+    pub threads: usize,
+}
+
 /// What the graph concluded about one cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -374,6 +392,29 @@ impl LockOrderGraph {
                 .iter()
                 .all(|&y| x.0 != y.0 && self.fork_join.before(x, y))
         })
+    }
+
+    /// Every edge, for pictures of the graph, in a stable order (by the
+    /// class keys of their ends).
+    pub fn edges(&self) -> Vec<OrderEdge> {
+        let mut out: Vec<OrderEdge> = self
+            .g
+            .edge_indices()
+            .filter_map(|e| {
+                let (s, t) = self.g.edge_endpoints(e)?;
+                let edge = &self.g[e];
+                Some(OrderEdge {
+                    from: self.g[s].info.clone(),
+                    to: self.g[t].info.clone(),
+                    thread: edge.first.thread.clone(),
+                    held_site: edge.first.held_site.clone(),
+                    site: edge.first.site.clone(),
+                    threads: usize::from(edge.n_threads) + usize::from(edge.more_threads),
+                })
+            })
+            .collect();
+        out.sort_by_cached_key(|e| (e.from.class_key(), e.to.class_key()));
+        out
     }
 
     /// `parent`, at its fork-join epoch `k`, spawned `child`.

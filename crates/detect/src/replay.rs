@@ -173,6 +173,12 @@ impl Analyzer {
         }
     }
 
+    /// The lock-order graph of every trace read so far, by lock class: what
+    /// a picture of the program's lock order draws.
+    pub fn lock_order(&self) -> Vec<crate::order::OrderEdge> {
+        self.classes.edges()
+    }
+
     /// Everything found, errors first, then by kind and fingerprint; and the counts.
     pub fn finish(mut self) -> (Vec<Finding>, Stats) {
         self.findings.sort_by(|a, b| {

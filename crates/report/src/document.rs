@@ -48,4 +48,8 @@ pub struct Document {
     /// version 1 of the JSON report has no key for it.
     #[serde(skip)]
     pub baseline: Option<PathBuf>,
+    /// The lock-order graph by lock class, for pictures (`dot`); not part
+    /// of schema version 1 of the JSON report.
+    #[serde(skip)]
+    pub lock_order: Vec<lockgraph_detect::order::OrderEdge>,
 }

@@ -7,6 +7,7 @@
 //!     ([`render`]) for panic messages and stderr.
 //!   - [`json`]: one versioned JSON document for machines.
 //!   - [`sarif`]: a SARIF 2.1.0 log for GitHub code scanning and other viewers.
+//!   - [`dot`]: the lock-order graph for Graphviz, findings in red.
 //!
 //! Adding a format takes a module with
 //! `pub fn write(doc: &Document, out: &mut dyn io::Write) -> io::Result<()>`
@@ -18,6 +19,7 @@ use std::io;
 use std::str::FromStr;
 
 mod document;
+pub mod dot;
 pub mod json;
 pub mod sarif;
 pub mod text;
@@ -35,11 +37,13 @@ pub enum Format {
     Json,
     /// A SARIF 2.1.0 log: [`sarif`].
     Sarif,
+    /// The lock-order graph in Graphviz's DOT: [`dot`].
+    Dot,
 }
 
 impl Format {
     /// Every format, in the order a command line lists them.
-    pub const ALL: [Format; 3] = [Format::Text, Format::Json, Format::Sarif];
+    pub const ALL: [Format; 4] = [Format::Text, Format::Json, Format::Sarif, Format::Dot];
 
     /// The name a user types, as in `--format json`.
     pub fn name(self) -> &'static str {
@@ -47,6 +51,7 @@ impl Format {
             Format::Text => "text",
             Format::Json => "json",
             Format::Sarif => "sarif",
+            Format::Dot => "dot",
         }
     }
 
@@ -56,6 +61,7 @@ impl Format {
             Format::Text => "For people",
             Format::Json => "One JSON document (docs/report-format.md)",
             Format::Sarif => "A SARIF 2.1.0 log, for GitHub code scanning",
+            Format::Dot => "The lock-order graph by lock class, for Graphviz; findings in red",
         }
     }
 
@@ -65,6 +71,7 @@ impl Format {
             Format::Text => text::write(doc, out),
             Format::Json => json::write(doc, out),
             Format::Sarif => sarif::write(doc, out),
+            Format::Dot => dot::write(doc, out),
         }
     }
 }
