@@ -351,3 +351,78 @@ fn a_process_that_exits_holding_a_lock_reports_the_leak_live_and_in_its_trace() 
     );
     assert_eq!(leak[0].severity, Severity::Warning);
 }
+
+/// One event's fields: (name, value), the target and level first.
+type Fields = Vec<(String, String)>;
+
+/// A `tracing` subscriber that keeps every event's fields, as a user's
+/// subscriber would route them.
+struct Keep(Arc<std::sync::Mutex<Vec<Fields>>>);
+
+impl tracing::Subscriber for Keep {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Visit(Fields);
+        impl tracing::field::Visit for Visit {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push((field.name().to_owned(), format!("{value:?}")));
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                self.0.push((field.name().to_owned(), value.to_owned()));
+            }
+        }
+        let mut fields = Visit(vec![
+            ("target".into(), event.metadata().target().into()),
+            ("level".into(), event.metadata().level().to_string()),
+        ]);
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn findings_are_tracing_events_with_structured_fields() {
+    let out = run_with(
+        "findings_are_tracing_events_with_structured_fields",
+        env(&[("LOCKGRAPH_ON_FINDING", "warn")]),
+        || {
+            let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+            tracing::subscriber::set_global_default(Keep(events.clone()))
+                .expect("first subscriber");
+            inversion_of_fresh_pair();
+            let events = events.lock().unwrap();
+            let e = events
+                .iter()
+                .find(|e| {
+                    e.iter()
+                        .any(|(k, v)| k == "kind" && v == "lock_order_cycle")
+                })
+                .unwrap_or_else(|| panic!("no lock_order_cycle event in {events:?}"));
+            let field = |name: &str| {
+                e.iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| panic!("no field {name} in {e:?}"))
+            };
+            assert_eq!(field("target"), "lockgraph");
+            assert_eq!(field("level"), "ERROR");
+            assert_eq!(field("severity"), "error");
+            assert_eq!(field("fingerprint").len(), 16, "{e:?}");
+            assert!(field("objects").contains("Mutex \"A\""), "{e:?}");
+            assert!(field("threads").contains("thread \"t2\""), "{e:?}");
+            assert!(field("sites").contains("runtime.rs:"), "{e:?}");
+            assert!(field("message").contains("possible deadlock"), "{e:?}");
+        },
+    );
+    out.assert_body_ok();
+    out.single(Kind::LockOrderCycle);
+}

@@ -35,21 +35,12 @@ pub(crate) fn handle(mut f: Finding, fatal: bool) -> Option<String> {
     if reaction == OnFinding::Off {
         return None;
     }
+    trace_event(&f);
     if must_end || (reaction == OnFinding::Panic && f.severity == Severity::Error) {
         // This thread leaves with the report: it may as well render it.
         f.resolve_stacks();
         return Some(format!("lockgraph: {}", lockgraph_report::render(&f)));
     }
-    // On this thread (a subscriber may be set for it alone), and cheap: the
-    // summary needs no symbolized backtrace.
-    tracing::warn!(
-        target: "lockgraph",
-        kind = f.kind.as_str(),
-        severity = f.severity.as_str(),
-        fingerprint = %f.fingerprint,
-        "{}",
-        f.summary
-    );
     // Symbolized, rendered and printed off this thread: see `reporter`.
     super::reporter::print(f);
     None
@@ -80,6 +71,50 @@ pub(crate) fn confirm_leaks_at_exit() {
     }
 }
 
+/// The finding as a `tracing` event (target `lockgraph`; `error` or
+/// `warn` by severity) with structured fields, on the thread that found it
+/// (a subscriber may be set for it alone), before any panic. Cheap: no
+/// backtrace is symbolized.
+fn trace_event(f: &Finding) {
+    let objects = f
+        .objects
+        .iter()
+        .map(|o| o.label())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let threads = f
+        .threads
+        .iter()
+        .map(|t| t.label())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sites = f
+        .evidence
+        .iter()
+        .map(|e| e.site.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    macro_rules! event {
+        ($level:ident) => {
+            tracing::$level!(
+                target: "lockgraph",
+                kind = f.kind.as_str(),
+                severity = f.severity.as_str(),
+                fingerprint = %f.fingerprint,
+                objects = %objects,
+                threads = %threads,
+                sites = %sites,
+                "{}",
+                f.summary
+            )
+        };
+    }
+    match f.severity {
+        Severity::Error => event!(error),
+        Severity::Warning => event!(warn),
+    }
+}
+
 /// Keeps `f` among the process's findings unless it was reported before
 /// (same fingerprint and severity); whether it is new.
 fn remember(f: &Finding) -> bool {
@@ -104,6 +139,7 @@ pub(crate) fn report_at_exit(mut f: Finding) {
     if config::on_finding() == OnFinding::Off {
         return;
     }
+    trace_event(&f);
     // The process is ending: printed here, after what the reporter had.
     super::reporter::drain(std::time::Duration::from_secs(2));
     f.resolve_stacks();
