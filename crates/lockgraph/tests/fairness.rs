@@ -192,7 +192,7 @@ fn a_deadlock_through_a_bump_ends_the_other_thread_and_the_bump_gets_its_lock() 
     let (m2, l2) = (m.clone(), l.clone());
     let (holding, asked) = (
         Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
+        Arc::new(std::sync::atomic::AtomicI32::new(0)),
     );
     let (holding2, asked2) = (holding.clone(), asked.clone());
     // The bumper holds `m` then `l`, and bumps `m` once the other thread
@@ -202,10 +202,16 @@ fn a_deadlock_through_a_bump_ends_the_other_thread_and_the_bump_gets_its_lock() 
         let mut gm = m2.lock();
         let gl = l2.lock();
         holding2.store(true, Ordering::SeqCst);
-        while !asked2.load(Ordering::SeqCst) {
-            thread::yield_now();
-        }
-        thread::sleep(Duration::from_millis(200));
+        // Bump only once the other thread is parked waiting for `m` (a
+        // fixed sleep is not enough on a loaded machine: the bump would
+        // find nobody to hand `m` to).
+        let tid = loop {
+            match asked2.load(Ordering::SeqCst) {
+                0 => thread::yield_now(),
+                tid => break tid,
+            }
+        };
+        wait_until_asleep(tid);
         // The bump never panics (its guard must keep its lock): the other
         // thread is the deadlock's victim, and its unwinding frees `m`.
         FairMutexGuard::bump(&mut gm);
@@ -218,7 +224,8 @@ fn a_deadlock_through_a_bump_ends_the_other_thread_and_the_bump_gets_its_lock() 
         thread::yield_now();
     }
     let other = spawn("takes m then l", move || {
-        asked.store(true, Ordering::SeqCst);
+        // Safety: gettid has no preconditions.
+        asked.store(unsafe { libc::gettid() }, Ordering::SeqCst);
         let _m = m.lock();
         let _l = l.lock();
     });
@@ -259,4 +266,29 @@ fn rwlock_guards_bump_in_every_mode() {
     assert_eq!(held_names(), ["bumped re"]);
     drop(g);
     assert!(held_names().is_empty());
+}
+
+/// Waits until thread `tid` of this process sleeps in the kernel (for the
+/// thread that asked for a lock held elsewhere: parked in its wait), and
+/// a little longer, so the wait is under way.
+fn wait_until_asleep(tid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat =
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+        // The state follows the command name in parentheses.
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.trim_start().chars().next());
+        if state == Some('S') {
+            thread::sleep(Duration::from_millis(50));
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "thread {tid} never parked: {stat}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
 }
