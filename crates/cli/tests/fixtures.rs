@@ -91,6 +91,13 @@ fn check(traces: &[&str], golden_stem: &Path) {
     assert_eq!(out_dot.status.code(), Some(code), "same exit code in DOT");
     assert_graphviz_reads(&text(&out_dot.stdout), golden_stem);
     golden(&golden_stem.with_extension("dot"), &text(&out_dot.stdout));
+    let mut html_args = args.clone();
+    html_args.extend_from_slice(&["--format", "html"]);
+    let out_html = lockgraph(&html_args);
+    assert_eq!(out_html.status.code(), Some(code), "same exit code in HTML");
+    let page = text(&out_html.stdout);
+    assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>\n"));
+    golden(&golden_stem.with_extension("html"), &page);
 }
 
 /// Checks that Graphviz's `dot` lays out a DOT text. Graphviz is installed

@@ -8,6 +8,7 @@
 //!   - [`json`]: one versioned JSON document for machines.
 //!   - [`sarif`]: a SARIF 2.1.0 log for GitHub code scanning and other viewers.
 //!   - [`dot`]: the lock-order graph for Graphviz, findings in red.
+//!   - [`html`]: one self-contained page: summary, graph, findings.
 //!
 //! Adding a format takes a module with
 //! `pub fn write(doc: &Document, out: &mut dyn io::Write) -> io::Result<()>`
@@ -20,6 +21,7 @@ use std::str::FromStr;
 
 mod document;
 pub mod dot;
+pub mod html;
 pub mod json;
 pub mod sarif;
 pub mod text;
@@ -39,11 +41,19 @@ pub enum Format {
     Sarif,
     /// The lock-order graph in Graphviz's DOT: [`dot`].
     Dot,
+    /// One self-contained HTML page: [`html`].
+    Html,
 }
 
 impl Format {
     /// Every format, in the order a command line lists them.
-    pub const ALL: [Format; 4] = [Format::Text, Format::Json, Format::Sarif, Format::Dot];
+    pub const ALL: [Format; 5] = [
+        Format::Text,
+        Format::Json,
+        Format::Sarif,
+        Format::Dot,
+        Format::Html,
+    ];
 
     /// The name a user types, as in `--format json`.
     pub fn name(self) -> &'static str {
@@ -52,6 +62,7 @@ impl Format {
             Format::Json => "json",
             Format::Sarif => "sarif",
             Format::Dot => "dot",
+            Format::Html => "html",
         }
     }
 
@@ -62,6 +73,7 @@ impl Format {
             Format::Json => "One JSON document (docs/report-format.md)",
             Format::Sarif => "A SARIF 2.1.0 log, for GitHub code scanning",
             Format::Dot => "The lock-order graph by lock class, for Graphviz; findings in red",
+            Format::Html => "One self-contained page: summary, graph, findings with evidence",
         }
     }
 
@@ -72,6 +84,7 @@ impl Format {
             Format::Json => json::write(doc, out),
             Format::Sarif => sarif::write(doc, out),
             Format::Dot => dot::write(doc, out),
+            Format::Html => html::write(doc, out),
         }
     }
 }
