@@ -41,9 +41,10 @@ fn quote(s: &str) -> String {
     out
 }
 
-/// The steps of findings that are edges between locks: (held class, wanted
-/// class) pairs, and whether each is a wait of a deadlock.
-fn finding_edges(findings: &[Finding]) -> Vec<(ObjectInfo, ObjectInfo, bool)> {
+/// The steps of findings that are edges between locks: (held, wanted)
+/// pairs, and whether each is a wait of a deadlock. Pictures draw these in
+/// red (`dot`, `html`).
+pub(crate) fn finding_edges(findings: &[Finding]) -> Vec<(ObjectInfo, ObjectInfo, bool)> {
     let mut out = Vec::new();
     for f in findings {
         if !matches!(f.kind, Kind::LockOrderCycle | Kind::Deadlock) {

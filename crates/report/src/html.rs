@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io;
 
-use lockgraph_detect::{Finding, Kind, ObjectInfo, Op, Severity};
+use lockgraph_detect::{Finding, ObjectInfo, Severity};
 
 use crate::Document;
 
@@ -176,32 +176,12 @@ fn timeline(out: &mut String, f: &Finding) {
     out.push_str("</table>\n");
 }
 
-/// The (held, wanted) class pairs of the findings' holds-then-acquires or
-/// holds-then-waits steps.
+/// The (held, wanted) class pairs of the findings' lock steps.
 fn hot_pairs(findings: &[Finding]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for f in findings {
-        if !matches!(f.kind, Kind::LockOrderCycle | Kind::Deadlock) {
-            continue;
-        }
-        for (i, step) in f.evidence.iter().enumerate() {
-            if !matches!(step.op, Op::Acquires | Op::BlockedOn) {
-                continue;
-            }
-            let Some(to) = f.object(step.object) else {
-                continue;
-            };
-            for h in f.evidence[..i]
-                .iter()
-                .filter(|h| h.op == Op::Holds && h.thread == step.thread)
-            {
-                if let Some(from) = f.object(h.object) {
-                    out.push((from.class_key(), to.class_key()));
-                }
-            }
-        }
-    }
-    out
+    crate::dot::finding_edges(findings)
+        .iter()
+        .map(|(from, to, _)| (from.class_key(), to.class_key()))
+        .collect()
 }
 
 /// The lock-order graph as an inline SVG: lock classes on a circle, an
