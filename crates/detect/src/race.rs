@@ -518,13 +518,14 @@ impl LocOp {
     }
 }
 
-/// What one write found.
+/// What one write found. Boxed: an outcome is returned on every access,
+/// and a race or violation (large: up to three accesses) almost never.
 #[derive(Clone, Debug)]
 pub struct WriteOutcome<A> {
     /// The race this write is part of, if any.
-    pub race: Option<Race<A>>,
+    pub race: Option<Box<Race<A>>>,
     /// The window this write closed was split, if it was.
-    pub violation: Option<Violation<A>>,
+    pub violation: Option<Box<Violation<A>>>,
 }
 
 /// At most this many open windows per location; the oldest goes first.
@@ -554,7 +555,7 @@ impl<A: Clone> Shadow<A> {
         };
         let out = match (op, access) {
             (LocOp::Read { check }, Some(a)) => WriteOutcome {
-                race: self.read(a, clock, check),
+                race: self.read(a, clock, check).map(Box::new),
                 violation: None,
             },
             (LocOp::Write { check }, Some(a)) => self.write(a, clock, check),
@@ -649,7 +650,10 @@ impl<A: Clone> Shadow<A> {
         self.interrupt_others(&access);
         self.write = Some(access);
         self.reads = Reads::None;
-        WriteOutcome { race, violation }
+        WriteOutcome {
+            race: race.map(Box::new),
+            violation: violation.map(Box::new),
+        }
     }
 
     /// An atomic read-modify-write: it cannot split a window of its own

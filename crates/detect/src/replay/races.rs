@@ -120,12 +120,12 @@ fn apply(
     let mut first = |a: u64, b: u64| reported.insert((o, a.min(b), a.max(b)));
     if let Some(r) = out.race {
         if first(r.earlier.tag.site, r.later.tag.site) {
-            found.push(Found::Race(o, r));
+            found.push(Found::Race(o, *r));
         }
     }
     if let Some(v) = out.violation {
         if first(v.read.tag.site, v.write.tag.site) {
-            found.push(Found::Violation(o, v));
+            found.push(Found::Violation(o, *v));
         }
     }
 }

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use lockgraph_detect::race::{
-    self, Access, AccessKind, AccessReport, AtomicKind, LocOp, Order, Shadow, ThreadClock, VClock,
-    WriteOutcome,
+    self, Access, AccessKind, AccessReport, AtomicKind, LocOp, Order, Shadow, SyncClock,
+    ThreadClock, VClock, WriteOutcome,
 };
 use lockgraph_detect::{Mode, ObjectInfo, ObjectKind, Site, ThreadId, ThreadInfo};
 use rustc_hash::FxHashSet;
@@ -310,9 +310,27 @@ pub(crate) fn saw(meta: &Meta, verb: &'static str, site: Loc) {
 fn acquired_on(meta: &Meta, mode: Mode, site: Loc, verb: &'static str) {
     with(|t| {
         let writer = mode == Mode::Exclusive && meta.kind() == ObjectKind::RwLock;
-        t.c.acquire(&meta.hb.lock(), writer);
+        with_clock(meta, mode, |c| t.c.acquire(c, writer));
         t.last_sync = Some(note(meta, verb, site));
     });
+}
+
+/// Runs `f` on the clocks of `meta`. A mutex's clocks are only touched by
+/// the thread that holds it (an acquisition once the lock is taken, a
+/// release before it is let go, whichever thread lets a sent guard go), so
+/// the mutex itself keeps the others out: no second lock on its steady
+/// path. Everything else (rwlock readers, semaphores, events...) takes the
+/// clocks' own lock.
+#[inline]
+fn with_clock<R>(meta: &Meta, mode: Mode, f: impl FnOnce(&mut SyncClock) -> R) -> R {
+    if matches!(meta.kind(), ObjectKind::Mutex | ObjectKind::ReentrantMutex) && !mode.is_shared() {
+        // Safety: the caller holds the mutex `meta` describes (see above),
+        // so no other thread reads or writes these clocks meanwhile, and the
+        // mutex's own acquire/release orders this access with theirs.
+        f(unsafe { &mut *meta.hb.data_ptr() })
+    } else {
+        f(&mut meta.hb.lock())
+    }
 }
 
 /// The thread releases `meta` (held in `mode`), or publishes through it (a
@@ -328,7 +346,7 @@ pub(crate) fn released(meta: &Meta, mode: Mode) {
 #[cold]
 fn released_on(meta: &Meta, mode: Mode) {
     with(|t| {
-        t.c.release(&mut meta.hb.lock(), mode.is_shared());
+        with_clock(meta, mode, |c| t.c.release(c, mode.is_shared()));
         t.announce();
     });
 }
@@ -608,9 +626,15 @@ fn apply(
     value: Option<Value>,
 ) -> WriteOutcome<Tag> {
     let a = op.kind().map(|kind| access(t, kind, site, value));
-    let tag = a.as_ref().map(|a| a.tag);
+    let recording = super::sink::recording();
+    // Kept for the record only: a tag is a few hundred bytes.
+    let tag = if recording {
+        a.as_ref().map(|a| a.tag)
+    } else {
+        None
+    };
     let (n, out) = s.apply(op, a, &t.c.vc);
-    if super::sink::recording() {
+    if recording {
         let delta = t.c.vc.changes_since(&t.recorded);
         t.recorded.copy_from(&t.c.vc);
         let tag = tag.expect("an access has a tag");
@@ -828,10 +852,10 @@ fn react_to(f: lockgraph_detect::Finding) {
 
 fn report(meta: &Meta, out: WriteOutcome<Tag>) {
     if let Some(r) = out.race {
-        report_race(meta, r);
+        report_race(meta, *r);
     }
     if let Some(v) = out.violation {
-        report_violation(meta, v);
+        report_violation(meta, *v);
     }
 }
 
