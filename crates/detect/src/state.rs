@@ -455,34 +455,32 @@ impl ForkJoin {
     /// Whether thread `a.0` at epoch `a.1` happens before thread `b.0` at
     /// epoch `b.1` through spawns and joins (`u32::MAX`: any epoch).
     pub fn before(&self, a: (u64, u32), b: (u64, u32)) -> bool {
+        // Backwards from b, through spawners and joined children; a list,
+        // not recursion: a trace may nest spawns arbitrarily deep.
         let mut seen = rustc_hash::FxHashSet::default();
-        self.reaches(a, b, &mut seen)
-    }
-
-    fn reaches(
-        &self,
-        a: (u64, u32),
-        b: (u64, u32),
-        seen: &mut rustc_hash::FxHashSet<(u64, u32)>,
-    ) -> bool {
-        if a.0 == b.0 {
-            return a.1 < b.1 || (a.1 == b.1 && a.1 != u32::MAX);
-        }
-        if !seen.insert(b) {
-            return false;
-        }
-        // What is before b's thread's start: its spawner, up to the spawn.
-        if let Some(&(parent, k)) = self.spawned.get(&b.0) {
-            if self.reaches(a, (parent, k), seen) {
-                return true;
-            }
-        }
-        // What b's thread joined before epoch b.1: the whole child.
-        if let Some(joins) = self.joins.get(&b.0) {
-            for &(k, child) in joins {
-                if k < b.1 && self.reaches(a, (child, u32::MAX), seen) {
+        let mut todo = vec![b];
+        while let Some(b) = todo.pop() {
+            if a.0 == b.0 {
+                if a.1 < b.1 || (a.1 == b.1 && a.1 != u32::MAX) {
                     return true;
                 }
+                continue;
+            }
+            if !seen.insert(b) {
+                continue;
+            }
+            // What is before b's thread's start: its spawner, up to the spawn.
+            if let Some(&(parent, k)) = self.spawned.get(&b.0) {
+                todo.push((parent, k));
+            }
+            // What b's thread joined before epoch b.1: the whole child.
+            if let Some(joins) = self.joins.get(&b.0) {
+                todo.extend(
+                    joins
+                        .iter()
+                        .filter(|&&(k, _)| k < b.1)
+                        .map(|&(_, child)| (child, u32::MAX)),
+                );
             }
         }
         false
@@ -617,5 +615,16 @@ mod fork_join_tests {
         assert!(!fj.before((3, 0), (2, 0)));
         // Two threads nobody spawned are never ordered.
         assert!(!fj.before((7, 0), (8, 0)) && !fj.before((8, 0), (7, 0)));
+    }
+
+    #[test]
+    fn a_chain_of_a_million_spawns_is_walked_without_recursion() {
+        let mut fj = ForkJoin::default();
+        let n = 1_000_000u64;
+        for t in 1..n {
+            fj.spawned(t, 0, t + 1);
+        }
+        assert!(fj.before((1, 0), (n, 0)));
+        assert!(!fj.before((n, 0), (1, 0)));
     }
 }

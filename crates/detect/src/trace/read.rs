@@ -16,6 +16,10 @@ use super::record::{
 use crate::model::{Frame, Mode, ObjectKind};
 use crate::race::LocOp;
 
+/// One past the largest clock slot an access record may name (the runtime
+/// uses at most 4096).
+const MAX_SLOT: u32 = 1 << 16;
+
 /// The longest line a reader accepts.
 pub const MAX_LINE: usize = 1 << 20;
 
@@ -713,6 +717,17 @@ fn parse(line: &[u8]) -> Result<Record, String> {
             return Err(format!(
                 "access record with unknown operation {:?} (expected r, w, u or x)",
                 a.k
+            ));
+        }
+        // Clocks are dense by slot: a slot far beyond any run's threads
+        // would make the replay allocate for it.
+        if let Some(slot) = std::iter::once(a.slot)
+            .chain(a.vc.iter().map(|&(s, _)| s))
+            .find(|&s| s >= MAX_SLOT)
+        {
+            return Err(format!(
+                "access record with clock slot {slot} (at most {} expected)",
+                MAX_SLOT - 1
             ));
         }
         return Ok(Record::Access(a));

@@ -159,6 +159,20 @@ fn every_record_round_trips_through_the_writer() {
 }
 
 #[test]
+fn an_access_with_a_clock_slot_out_of_range_is_refused_not_allocated() {
+    let text = format!(
+        "{HEADER}{}\n",
+        r#"{"access":{"t":1,"o":2,"n":0,"k":"r","slot":0,"vc":[[4000000000,1]],"s":0}}"#
+    );
+    let (_, err, _) = read_all(&text);
+    let err = err.expect_err("refused");
+    assert!(
+        err.contains("t.jsonl:2") && err.contains("slot 4000000000"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_access_with_an_unknown_operation_is_named() {
     let text = format!(
         "{HEADER}{}\n",
