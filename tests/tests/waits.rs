@@ -478,3 +478,53 @@ scenario! {
         assert!(f.summary.contains("Once \"init\" again from inside its own initialization"), "{}", f.summary);
     }
 }
+
+// A receive that waits for a sender blocked on a lock the receiver holds.
+
+scenario! {
+    fn w20_receiver_holding_the_lock_its_sender_needs_is_deadlock() {
+        let config = Arc::new(Mutex::named("config", ()));
+        let (tx, rx) = lockgraph::sync::mpsc::channel::<u32>();
+        let _held = config.lock();
+        let _sender = {
+            let config = config.clone();
+            named("sender", move || {
+                let _g = config.lock();
+                let _ = tx.send(1);
+            })
+        };
+        // Waits for a value only `sender` can send, while `sender` waits
+        // for `config`, which this thread holds.
+        let _ = rx.recv();
+    } => |out| {
+        out.expect_panic(Kind::Deadlock);
+        let f = out.single(Kind::Deadlock);
+        let s = steps(f);
+        assert!(s.iter().any(|x| x.starts_with("blocked_on config@")), "{s:?}");
+        assert!(f.objects.iter().any(|o| o.kind == lockgraph_detect::ObjectKind::Channel), "{:?}", f.objects);
+        assert!(out.elapsed < Duration::from_secs(10), "reported promptly: {:?}", out.elapsed);
+    }
+}
+
+scenario! {
+    fn w20_twin_the_receiver_lets_the_lock_go_before_it_waits_is_silent() {
+        let config = Arc::new(Mutex::named("config", ()));
+        let (tx, rx) = lockgraph::sync::mpsc::channel::<u32>();
+        let held = config.lock();
+        let sender = {
+            let config = config.clone();
+            named("sender", move || {
+                let _g = config.lock();
+                tx.send(1).unwrap();
+            })
+        };
+        // The sender waits for `config` a while (a std sleep: lockgraph's
+        // would be a sleep under a lock, which is a warning of its own).
+        std::thread::sleep(ms(50));
+        drop(held);
+        assert_eq!(rx.recv(), Ok(1));
+        sender.join().unwrap();
+        // Every sender gone: the receive ends with an error, no report.
+        assert!(rx.recv().is_err());
+    } => |out| { out.assert_silent(); }
+}

@@ -95,6 +95,8 @@ pub enum ObjectKind {
     Cell,
     /// A tracked value (`lockgraph::Tracked`).
     Tracked,
+    /// A channel (`lockgraph::sync::mpsc`), as something a receiver waits on.
+    Channel,
 }
 
 impl ObjectKind {
@@ -114,6 +116,7 @@ impl ObjectKind {
             ObjectKind::Atomic => "Atomic",
             ObjectKind::Cell => "UnsafeCell",
             ObjectKind::Tracked => "Tracked",
+            ObjectKind::Channel => "Channel",
         }
     }
 }

@@ -64,6 +64,7 @@ pub(crate) enum Kind {
     Barrier,
     Latch,
     Once,
+    Channel,
 }
 
 /// How a wait on a primitive beyond locks ended, when it did not time out.
@@ -283,6 +284,7 @@ mod imp {
                 Kind::Barrier => ObjectKind::Barrier,
                 Kind::Latch => ObjectKind::Latch,
                 Kind::Once => ObjectKind::Once,
+                Kind::Channel => ObjectKind::Channel,
             };
             Meta(rt::meta::Meta::new(created, name, kind))
         }
@@ -543,6 +545,13 @@ mod imp {
         pub(crate) fn take_in(&self, site: Loc) {
             rt::hb::take_in(self.0.as_deref(), site)
         }
+    }
+
+    /// A receive on the channel `meta` that found nothing: waits in slices
+    /// (`slice(d)` receives for at most `d`, true once the wait is over),
+    /// taking part in stall detection. Call it only when [`enabled`].
+    pub(crate) fn channel_wait(meta: &Meta, site: Loc, slice: impl FnMut(Duration) -> bool) {
+        rt::sync::channel_wait(&meta.0, site, slice)
     }
 
     /// A thread lockgraph spawned is done with its closure.
@@ -857,6 +866,10 @@ mod imp {
     #[inline(always)]
     pub(crate) fn thread_finished() {}
 
+    /// Never called ([`enabled`] is `false`).
+    #[inline(always)]
+    pub(crate) fn channel_wait(_: &Meta, _: Loc, _: impl FnMut(Duration) -> bool) {}
+
     /// The plain twin of a message's clock: zero-sized.
     #[derive(Debug)]
     pub(crate) struct Clock;
@@ -907,9 +920,9 @@ mod imp {
 
 pub(crate) use imp::api;
 pub(crate) use imp::{
-    adopt_thread, block, current_thread_id, enabled, fence, gave_permit, hb_acquire, hb_release,
-    intern, join, joined, once_self, passed, published, raw_fair_mutex, raw_mutex, raw_rwlock,
-    rw_lock, rw_try, signal, sleeping, spawning, synced, thread_finished, took_permit, with_site,
-    AtomicTracking, Clock, CondvarState, Meta, SetMark, Tracking,
+    adopt_thread, block, channel_wait, current_thread_id, enabled, fence, gave_permit, hb_acquire,
+    hb_release, intern, join, joined, once_self, passed, published, raw_fair_mutex, raw_mutex,
+    raw_rwlock, rw_lock, rw_try, signal, sleeping, spawning, synced, thread_finished, took_permit,
+    with_site, AtomicTracking, Clock, CondvarState, Meta, SetMark, Tracking,
 };
 pub use imp::{RawFairMutex, RawMutex, RawRwLock};

@@ -339,6 +339,7 @@ fn object_kind(name: &str) -> Option<ObjectKind> {
         "atomic" => ObjectKind::Atomic,
         "cell" => ObjectKind::Cell,
         "tracked" => ObjectKind::Tracked,
+        "channel" => ObjectKind::Channel,
         _ => return None,
     })
 }

@@ -34,6 +34,7 @@ fn kind_str(k: ObjectKind) -> &'static str {
         ObjectKind::Atomic => "atomic",
         ObjectKind::Cell => "cell",
         ObjectKind::Tracked => "tracked",
+        ObjectKind::Channel => "channel",
     }
 }
 

@@ -83,6 +83,34 @@ pub(crate) fn block<S>(
     how
 }
 
+/// Waits on the channel `meta` (a receive) in slices: `slice(d)` receives
+/// for at most `d` and says whether the wait is over (a value, or every
+/// sender gone). Any live thread could send, so the wait takes part in
+/// stall detection like an event's; recorded as a block and an unblock.
+pub(crate) fn channel_wait(meta: &Meta, site: Loc, slice: impl FnMut(std::time::Duration) -> bool) {
+    let id = meta.id();
+    hooks::note(Event::Block {
+        object: id,
+        timed: false,
+        site: at(site),
+    });
+    let wait = Wait {
+        object: lockgraph_detect::ObjectId(id),
+        on: WaitOn::Anyone,
+        mode: lockgraph_detect::Mode::Exclusive,
+        site,
+        deadline: None,
+        missed: None,
+        victim: true,
+    };
+    hooks::wait_sliced(&wait, &|| meta.info(), slice);
+    hooks::note(Event::Unblock {
+        object: id,
+        outcome: Outcome::Ok,
+        site: at(site),
+    });
+}
+
 /// Records a signal on the primitive `meta`: what `how` did, waking `woken` waiters.
 pub(crate) fn signal(meta: &Meta, how: SignalKind, woken: u64, site: Loc) {
     if config::enabled() {

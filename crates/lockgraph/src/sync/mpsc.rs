@@ -3,27 +3,32 @@
 //! Same API as `std::sync::mpsc`. A value received was sent before it was
 //! received, so whatever the sender wrote before `send` is ordered before
 //! what the receiver does after `recv`: a hand-off through these channels
-//! is never a `data_race`. Waits in `recv` are std's (a receive nothing
-//! will ever satisfy is not yet reported as a stall).
+//! is never a `data_race`. A `recv` that waits takes part in deadlock
+//! detection: when every thread that could send is itself blocked (on a
+//! lock the receiver holds, say), the stall is reported and the receive
+//! ends with the report, as any other wait's.
 
 use std::panic::Location;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use crate::backend::Clock;
+use crate::backend::{self, Clock, Kind, Meta};
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-/// Creates an unbounded channel, as [`std::sync::mpsc::channel`].
+/// Creates an unbounded channel, as [`std::sync::mpsc::channel`]; its
+/// creation site is the caller's.
+#[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = std_mpsc::channel();
-    (Sender { inner: tx }, Receiver { inner: rx })
+    (Sender { inner: tx }, Receiver::new(rx))
 }
 
 /// Creates a bounded channel, as [`std::sync::mpsc::sync_channel`].
+#[track_caller]
 pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
     let (tx, rx) = std_mpsc::sync_channel(bound);
-    (SyncSender { inner: tx }, Receiver { inner: rx })
+    (SyncSender { inner: tx }, Receiver::new(rx))
 }
 
 /// The sending half of [`channel`].
@@ -84,15 +89,48 @@ impl<T> SyncSender<T> {
 #[derive(Debug)]
 pub struct Receiver<T> {
     inner: std_mpsc::Receiver<(T, Clock)>,
+    meta: Meta,
 }
 
 impl<T> Receiver<T> {
+    #[track_caller]
+    fn new(inner: std_mpsc::Receiver<(T, Clock)>) -> Self {
+        Receiver {
+            inner,
+            meta: Meta::new(Location::caller(), None, Kind::Channel),
+        }
+    }
+
     /// Waits for a value, as std's; what its sender did before sending is
-    /// ordered before what this thread does next.
+    /// ordered before what this thread does next. A wait nothing can end
+    /// is reported (see the module's documentation).
     #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
         let site = Location::caller();
-        self.inner.recv().map(|(t, c)| {
+        let got = if backend::enabled() {
+            match self.inner.try_recv() {
+                Ok(v) => Ok(v),
+                Err(TryRecvError::Disconnected) => Err(RecvError),
+                Err(TryRecvError::Empty) => {
+                    let mut got = None;
+                    backend::channel_wait(&self.meta, site, |d| match self.inner.recv_timeout(d) {
+                        Ok(v) => {
+                            got = Some(Ok(v));
+                            true
+                        }
+                        Err(RecvTimeoutError::Timeout) => false,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            got = Some(Err(RecvError));
+                            true
+                        }
+                    });
+                    got.unwrap_or(Err(RecvError))
+                }
+            }
+        } else {
+            self.inner.recv()
+        };
+        got.map(|(t, c)| {
             c.take_in(site);
             t
         })
