@@ -498,7 +498,10 @@ scenario! {
         let _ = rx.recv();
     } => |out| {
         out.expect_panic(Kind::Deadlock);
-        let f = out.single(Kind::Deadlock);
+        let kinds = [Kind::BlockingWhileHolding, Kind::Deadlock];
+        let hazard = out.exactly(&kinds, Kind::BlockingWhileHolding);
+        assert!(hazard.summary.contains("waits to receive from Channel"), "{}", hazard.summary);
+        let f = out.exactly(&kinds, Kind::Deadlock);
         let s = steps(f);
         assert!(s.iter().any(|x| x.starts_with("blocked_on config@")), "{s:?}");
         assert!(f.objects.iter().any(|o| o.kind == lockgraph_detect::ObjectKind::Channel), "{:?}", f.objects);

@@ -13,6 +13,18 @@ pub enum Blocking<'a> {
     Sleep,
 }
 
+/// Whether a wait on an object of `kind` that blocks is judged by
+/// [`blocking_while_holding`] (the kinds beyond locks whose wait a held
+/// lock can turn into a deadlock: events, barriers, latches, channels;
+/// semaphores and onces are left out, see `docs/heuristics.md`). The one
+/// rule both drivers ask.
+pub fn warns_when_blocking(kind: ObjectKind) -> bool {
+    matches!(
+        kind,
+        ObjectKind::Event | ObjectKind::Barrier | ObjectKind::Latch | ObjectKind::Channel
+    )
+}
+
 /// A `blocking_while_holding` warning: `thread` blocks at `site` while
 /// holding `held` (described by `info`). `None` if it holds nothing.
 pub fn blocking_while_holding(
@@ -48,6 +60,7 @@ pub fn blocking_while_holding(
                 ObjectKind::Event => format!("waits for {} to be set", o.label()),
                 ObjectKind::Barrier => format!("waits at {}", o.label()),
                 ObjectKind::Latch => format!("waits for {} to count down", o.label()),
+                ObjectKind::Channel => format!("waits to receive from {}", o.label()),
                 ObjectKind::Condvar => format!("waits on {}", o.label()),
                 _ => format!("waits on {}", o.label()),
             };

@@ -489,10 +489,7 @@ impl Replay<'_> {
                 ..
             } => {
                 let info = self.object(object);
-                if matches!(
-                    info.kind,
-                    ObjectKind::Event | ObjectKind::Barrier | ObjectKind::Latch
-                ) {
+                if hazard::warns_when_blocking(info.kind) {
                     self.blocking(t, Blocking::On(&info), site);
                 }
                 let on = match e {

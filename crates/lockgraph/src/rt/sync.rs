@@ -51,10 +51,7 @@ pub(crate) fn block<S>(
     // Recorded first, so the trace shows the wait a warning is about.
     hooks::note_missed(id, wait.missed);
     hooks::note(e);
-    if matches!(
-        meta.kind(),
-        ObjectKind::Event | ObjectKind::Barrier | ObjectKind::Latch
-    ) {
+    if lockgraph_detect::hazard::warns_when_blocking(meta.kind()) {
         hooks::blocking(hooks::BlockingOn::Object(&|| meta.info()), site);
     }
     let mut outcome = None;
@@ -94,6 +91,10 @@ pub(crate) fn channel_wait(meta: &Meta, site: Loc, slice: impl FnMut(std::time::
         timed: false,
         site: at(site),
     });
+    // A receive under a lock is a hazard of its own, as an event's wait is.
+    if lockgraph_detect::hazard::warns_when_blocking(meta.kind()) {
+        hooks::blocking(hooks::BlockingOn::Object(&|| meta.info()), site);
+    }
     let wait = Wait {
         object: lockgraph_detect::ObjectId(id),
         on: WaitOn::Anyone,
