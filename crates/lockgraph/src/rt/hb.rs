@@ -754,13 +754,7 @@ fn atomic_slow<R>(
             t.c.atomic(kind, order, &mut inner.clock, None)
         };
         if kind != AtomicKind::Store && order.acquires() {
-            t.last_sync = Some(SyncNote {
-                verb: "loaded with Acquire",
-                what: meta
-                    .id_if_assigned()
-                    .map(|id| (id, meta.kind(), meta.created, meta.name)),
-                site,
-            });
+            t.last_sync = Some(note(meta, "loaded with Acquire", site));
         }
         let loc_op = match kind {
             AtomicKind::Load => LocOp::Read { check: false },

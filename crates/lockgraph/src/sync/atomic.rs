@@ -39,6 +39,86 @@ mod imp {
         AtomicOp::Load(o)
     }
 
+    /// The compare-exchange family every atomic shares: each attempt one
+    /// step, whose value a report names through `Self::val`.
+    macro_rules! compare_exchange_methods {
+        ($t:ty) => {
+            /// Stores `new` if the value is `current`; returns the previous value.
+            #[track_caller]
+            #[inline]
+            pub fn compare_exchange(
+                &self,
+                current: $t,
+                new: $t,
+                success: Ordering,
+                fail: Ordering,
+            ) -> Result<$t, $t> {
+                self.t.op(Location::caller(), || {
+                    let r = self.v.compare_exchange(current, new, success, fail);
+                    match r {
+                        Ok(_) => (r, AtomicOp::Update(success), Self::val(new)),
+                        Err(v) => (r, failure(fail), Self::val(v)),
+                    }
+                })
+            }
+
+            /// As [`Self::compare_exchange`], but may fail spuriously.
+            #[track_caller]
+            #[inline]
+            pub fn compare_exchange_weak(
+                &self,
+                current: $t,
+                new: $t,
+                success: Ordering,
+                fail: Ordering,
+            ) -> Result<$t, $t> {
+                self.t.op(Location::caller(), || {
+                    let r = self.v.compare_exchange_weak(current, new, success, fail);
+                    match r {
+                        Ok(_) => (r, AtomicOp::Update(success), Self::val(new)),
+                        Err(v) => (r, failure(fail), Self::val(v)),
+                    }
+                })
+            }
+
+            /// Applies `f` until it succeeds or returns `None`, as std's
+            /// (a load then compare-exchanges: one step each time).
+            #[track_caller]
+            #[inline]
+            pub fn fetch_update<F>(
+                &self,
+                set_order: Ordering,
+                fetch_order: Ordering,
+                mut f: F,
+            ) -> Result<$t, $t>
+            where
+                F: FnMut($t) -> Option<$t>,
+            {
+                let site = Location::caller();
+                let mut prev = self.t.op(site, || {
+                    let v = self.v.load(fetch_order);
+                    (v, AtomicOp::Load(fetch_order), Self::val(v))
+                });
+                while let Some(next) = f(prev) {
+                    let r = self.t.op(site, || {
+                        let r = self
+                            .v
+                            .compare_exchange_weak(prev, next, set_order, fetch_order);
+                        match r {
+                            Ok(_) => (r, AtomicOp::Update(set_order), Self::val(next)),
+                            Err(v) => (r, failure(fetch_order), Self::val(v)),
+                        }
+                    });
+                    match r {
+                        Ok(v) => return Ok(v),
+                        Err(v) => prev = v,
+                    }
+                }
+                Err(prev)
+            }
+        };
+    }
+
     macro_rules! atomic_int {
         ($name:ident, $std:ident, $t:ty, $value:ident, $as:ty) => {
             #[doc = concat!("An instrumented [`std::sync::atomic::", stringify!($std), "`] (same methods): its operations feed happens-before and the atomicity check.")]
@@ -111,77 +191,7 @@ mod imp {
                     })
                 }
 
-                /// Stores `new` if the value is `current`; returns the previous value.
-                #[track_caller]
-                #[inline]
-                pub fn compare_exchange(
-                    &self,
-                    current: $t,
-                    new: $t,
-                    success: Ordering,
-                    fail: Ordering,
-                ) -> Result<$t, $t> {
-                    self.t.op(Location::caller(), || {
-                        let r = self.v.compare_exchange(current, new, success, fail);
-                        match r {
-                            Ok(_) => (r, AtomicOp::Update(success), Self::val(new)),
-                            Err(v) => (r, failure(fail), Self::val(v)),
-                        }
-                    })
-                }
-
-                /// As [`Self::compare_exchange`], but may fail spuriously.
-                #[track_caller]
-                #[inline]
-                pub fn compare_exchange_weak(
-                    &self,
-                    current: $t,
-                    new: $t,
-                    success: Ordering,
-                    fail: Ordering,
-                ) -> Result<$t, $t> {
-                    self.t.op(Location::caller(), || {
-                        let r = self.v.compare_exchange_weak(current, new, success, fail);
-                        match r {
-                            Ok(_) => (r, AtomicOp::Update(success), Self::val(new)),
-                            Err(v) => (r, failure(fail), Self::val(v)),
-                        }
-                    })
-                }
-
-                /// Applies `f` until it succeeds or returns `None`, as std's
-                /// (a load then compare-exchanges: one step each time).
-                #[track_caller]
-                #[inline]
-                pub fn fetch_update<F>(
-                    &self,
-                    set_order: Ordering,
-                    fetch_order: Ordering,
-                    mut f: F,
-                ) -> Result<$t, $t>
-                where
-                    F: FnMut($t) -> Option<$t>,
-                {
-                    let site = Location::caller();
-                    let mut prev = self.t.op(site, || {
-                        let v = self.v.load(fetch_order);
-                        (v, AtomicOp::Load(fetch_order), Self::val(v))
-                    });
-                    while let Some(next) = f(prev) {
-                        let r = self.t.op(site, || {
-                            let r = self.v.compare_exchange_weak(prev, next, set_order, fetch_order);
-                            match r {
-                                Ok(_) => (r, AtomicOp::Update(set_order), Self::val(next)),
-                                Err(v) => (r, failure(fetch_order), Self::val(v)),
-                            }
-                        });
-                        match r {
-                            Ok(v) => return Ok(v),
-                            Err(v) => prev = v,
-                        }
-                    }
-                    Err(prev)
-                }
+                compare_exchange_methods!($t);
             }
 
             atomic_int!(@rmw $name, $t, fetch_add, |o, v| o.wrapping_add(v), "Adds to the value, returning the previous one.");
@@ -288,6 +298,10 @@ mod imp {
             }
         }
 
+        fn val(v: bool) -> Value {
+            Value::Bool(v)
+        }
+
         /// The value, through `&mut`: exclusive, never a race.
         #[inline]
         pub fn get_mut(&mut self) -> &mut bool {
@@ -337,78 +351,7 @@ mod imp {
             })
         }
 
-        /// Stores `new` if the value is `current`; returns the previous value.
-        #[track_caller]
-        #[inline]
-        pub fn compare_exchange(
-            &self,
-            current: bool,
-            new: bool,
-            success: Ordering,
-            fail: Ordering,
-        ) -> Result<bool, bool> {
-            self.t.op(Location::caller(), || {
-                let r = self.v.compare_exchange(current, new, success, fail);
-                match r {
-                    Ok(_) => (r, AtomicOp::Update(success), Value::Bool(new)),
-                    Err(v) => (r, failure(fail), Value::Bool(v)),
-                }
-            })
-        }
-
-        /// As [`Self::compare_exchange`], but may fail spuriously.
-        #[track_caller]
-        #[inline]
-        pub fn compare_exchange_weak(
-            &self,
-            current: bool,
-            new: bool,
-            success: Ordering,
-            fail: Ordering,
-        ) -> Result<bool, bool> {
-            self.t.op(Location::caller(), || {
-                let r = self.v.compare_exchange_weak(current, new, success, fail);
-                match r {
-                    Ok(_) => (r, AtomicOp::Update(success), Value::Bool(new)),
-                    Err(v) => (r, failure(fail), Value::Bool(v)),
-                }
-            })
-        }
-
-        /// Applies `f` until it succeeds or returns `None`, as std's.
-        #[track_caller]
-        #[inline]
-        pub fn fetch_update<F>(
-            &self,
-            set_order: Ordering,
-            fetch_order: Ordering,
-            mut f: F,
-        ) -> Result<bool, bool>
-        where
-            F: FnMut(bool) -> Option<bool>,
-        {
-            let site = Location::caller();
-            let mut prev = self.t.op(site, || {
-                let v = self.v.load(fetch_order);
-                (v, AtomicOp::Load(fetch_order), Value::Bool(v))
-            });
-            while let Some(next) = f(prev) {
-                let r = self.t.op(site, || {
-                    let r = self
-                        .v
-                        .compare_exchange_weak(prev, next, set_order, fetch_order);
-                    match r {
-                        Ok(_) => (r, AtomicOp::Update(set_order), Value::Bool(next)),
-                        Err(v) => (r, failure(fetch_order), Value::Bool(v)),
-                    }
-                });
-                match r {
-                    Ok(v) => return Ok(v),
-                    Err(v) => prev = v,
-                }
-            }
-            Err(prev)
-        }
+        compare_exchange_methods!(bool);
     }
 
     impl Default for AtomicBool {
@@ -501,78 +444,7 @@ mod imp {
             })
         }
 
-        /// Stores `new` if the pointer is `current`; returns the previous one.
-        #[track_caller]
-        #[inline]
-        pub fn compare_exchange(
-            &self,
-            current: *mut T,
-            new: *mut T,
-            success: Ordering,
-            fail: Ordering,
-        ) -> Result<*mut T, *mut T> {
-            self.t.op(Location::caller(), || {
-                let r = self.v.compare_exchange(current, new, success, fail);
-                match r {
-                    Ok(_) => (r, AtomicOp::Update(success), Self::val(new)),
-                    Err(v) => (r, failure(fail), Self::val(v)),
-                }
-            })
-        }
-
-        /// As [`Self::compare_exchange`], but may fail spuriously.
-        #[track_caller]
-        #[inline]
-        pub fn compare_exchange_weak(
-            &self,
-            current: *mut T,
-            new: *mut T,
-            success: Ordering,
-            fail: Ordering,
-        ) -> Result<*mut T, *mut T> {
-            self.t.op(Location::caller(), || {
-                let r = self.v.compare_exchange_weak(current, new, success, fail);
-                match r {
-                    Ok(_) => (r, AtomicOp::Update(success), Self::val(new)),
-                    Err(v) => (r, failure(fail), Self::val(v)),
-                }
-            })
-        }
-
-        /// Applies `f` until it succeeds or returns `None`, as std's.
-        #[track_caller]
-        #[inline]
-        pub fn fetch_update<F>(
-            &self,
-            set_order: Ordering,
-            fetch_order: Ordering,
-            mut f: F,
-        ) -> Result<*mut T, *mut T>
-        where
-            F: FnMut(*mut T) -> Option<*mut T>,
-        {
-            let site = Location::caller();
-            let mut prev = self.t.op(site, || {
-                let v = self.v.load(fetch_order);
-                (v, AtomicOp::Load(fetch_order), Self::val(v))
-            });
-            while let Some(next) = f(prev) {
-                let r = self.t.op(site, || {
-                    let r = self
-                        .v
-                        .compare_exchange_weak(prev, next, set_order, fetch_order);
-                    match r {
-                        Ok(_) => (r, AtomicOp::Update(set_order), Self::val(next)),
-                        Err(v) => (r, failure(fetch_order), Self::val(v)),
-                    }
-                });
-                match r {
-                    Ok(v) => return Ok(v),
-                    Err(v) => prev = v,
-                }
-            }
-            Err(prev)
-        }
+        compare_exchange_methods!(*mut T);
     }
 
     impl<T> Default for AtomicPtr<T> {
