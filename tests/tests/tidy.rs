@@ -1,7 +1,8 @@
 //! House rules checked as a test: every Rust file opens with a `//!` line
 //! saying what it owns, the detector never depends on the runtime,
 //! ARCHITECTURE.md names every crate, the runtime's modules form a stack,
-//! and the `instrument` feature is named in `backend.rs` alone.
+//! the `instrument` feature is named in `backend.rs` alone, and the drivers
+//! ask the analyses only through `lockgraph_detect::Analysis`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -225,4 +226,62 @@ fn the_runtime_is_a_stack_of_layers_with_no_upward_import() {
 fn the_layer_check_sees_an_upward_import() {
     let uses = rt_uses("use super::local::{self, Loc};\nuse super::{config, global::GLOBAL};\nlet x = super::hooks::note(e);");
     assert_eq!(uses, ["local", "config", "global", "hooks"]);
+}
+
+/// Calls a driver must not make: which analysis answers at which moment
+/// is `lockgraph_detect::analysis`'s to say (`Analysis`, `Analyses`).
+const ANALYSIS_CALLS: [&str; 10] = [
+    "selfwait::check(",
+    "selfwait::join_self(",
+    "selfwait::once_self(",
+    "hazard::blocking_while_holding(",
+    "hazard::lock_leak(",
+    "stall::deadlock_of(",
+    "stall::at_exit(",
+    "livelock::find(",
+    ".on_acquire(",
+    "warns_when_blocking(",
+];
+
+/// The lines of `text` (comments aside) that call an analysis directly.
+fn direct_analysis_calls(text: &str) -> Vec<String> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    code.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .filter(|l| ANALYSIS_CALLS.iter().any(|c| l.contains(c)))
+        .map(|l| l.trim().to_owned())
+        .collect()
+}
+
+#[test]
+fn drivers_ask_the_analyses_only_through_their_hooks() {
+    let root = root();
+    let mut files = Vec::new();
+    rust_files(&root.join("crates/lockgraph/src"), &mut files);
+    rust_files(&root.join("crates/detect/src/replay"), &mut files);
+    files.push(root.join("crates/detect/src/replay.rs"));
+    let mut bad = Vec::new();
+    for f in &files {
+        let text = fs::read_to_string(f).expect("read");
+        for line in direct_analysis_calls(&text) {
+            bad.push(format!("{}: {line}", f.display()));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "a driver calls an analysis itself instead of an `on_*` hook of lockgraph_detect::Analyses:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_hook_check_sees_a_direct_call() {
+    let text = "// selfwait::check( in a comment\nlet f = selfwait::check(&req, &held);\nx.on_learn(a, out);\ng.graph.on_acquire(&a);\n#[cfg(test)]\nstall::at_exit(w);";
+    assert_eq!(
+        direct_analysis_calls(text),
+        [
+            "let f = selfwait::check(&req, &held);",
+            "g.graph.on_acquire(&a);"
+        ]
+    );
 }

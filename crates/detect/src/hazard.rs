@@ -15,13 +15,19 @@ pub enum Blocking<'a> {
 
 /// Whether a wait on an object of `kind` that blocks is judged by
 /// [`blocking_while_holding`] (the kinds beyond locks whose wait a held
-/// lock can turn into a deadlock: events, barriers, latches, channels;
-/// semaphores and onces are left out, see `docs/heuristics.md`). The one
-/// rule both drivers ask.
+/// lock can turn into a deadlock: a condvar's wait (with another lock
+/// than its own mutex held), a join, events, barriers, latches, channels;
+/// semaphores and onces are left out, see `docs/heuristics.md`). Applied
+/// by [`crate::Analyses`]'s `on_block`, which both drivers call.
 pub fn warns_when_blocking(kind: ObjectKind) -> bool {
     matches!(
         kind,
-        ObjectKind::Event | ObjectKind::Barrier | ObjectKind::Latch | ObjectKind::Channel
+        ObjectKind::Condvar
+            | ObjectKind::Thread
+            | ObjectKind::Event
+            | ObjectKind::Barrier
+            | ObjectKind::Latch
+            | ObjectKind::Channel
     )
 }
 

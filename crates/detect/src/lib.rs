@@ -7,6 +7,8 @@
 //! makes their findings identical.
 //!
 //! Table of contents:
+//! - [`analysis`]: the `on_*` hooks through which both drivers ask the
+//!   analyses, and [`Analyses`], the set lockgraph runs.
 //! - [`event`]: the one typed event the runtime records, traces store and the replay reads.
 //! - [`model`]: ids, sites, objects, threads, lock modes, stacks.
 //! - [`finding`]: the finding data model, kinds, severities, fingerprints.
@@ -22,6 +24,7 @@
 //! - [`race`]: vector clocks, the shadow of a tracked location, data races
 //!   and atomicity violations.
 
+pub mod analysis;
 pub mod event;
 pub mod finding;
 pub mod hazard;
@@ -36,6 +39,7 @@ pub mod state;
 pub mod trace;
 pub mod waitfor;
 
+pub use analysis::{Analyses, Analysis};
 pub use event::{Event, EventKind};
 pub use finding::{Evidence, Finding, Fingerprint, Kind, ObjectRef, Op, Severity, ThreadRef};
 pub use model::{

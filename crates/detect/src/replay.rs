@@ -16,9 +16,10 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::analysis::{self, Analyses, Analysis};
 use crate::event::{Event, Outcome, SignalKind};
 use crate::finding::{Finding, Fingerprint, Kind, Severity};
-use crate::hazard::{self, Blocking, Leak};
+use crate::hazard::{Blocking, Leak};
 use crate::livelock::{self, Spinner};
 use crate::model::{
     thread_object, HeldLock, Mode, ObjectId, ObjectInfo, ObjectKind, Site, StackRef, ThreadId,
@@ -26,8 +27,7 @@ use crate::model::{
 };
 use crate::order::{Acquisition, LockOrderGraph};
 use crate::race::{self, AccessReport};
-use crate::selfwait::{self, Request};
-use crate::stall;
+use crate::selfwait::Request;
 use crate::state::{self, HeldStack, NotifyMark, Orphans, SetMark, Streak};
 use crate::trace::Record;
 use crate::waitfor::{Missed, WaitOn, Waiter};
@@ -106,7 +106,8 @@ pub struct Replay<'a> {
     threads: FxHashMap<u64, ThreadState>,
     objects: FxHashMap<u64, ObjectInfo>,
     sites: FxHashMap<u64, (Site, Option<StackRef>)>,
-    graph: LockOrderGraph,
+    /// The analyses, fed through their `on_*` hooks as the runtime feeds them.
+    analyses: Analyses,
     written: FxHashSet<u64>,
     findings: Vec<Finding>,
     /// Threads of deadlocks the live runtime recorded.
@@ -153,7 +154,7 @@ impl Analyzer {
             threads: FxHashMap::default(),
             objects: FxHashMap::default(),
             sites: FxHashMap::default(),
-            graph: LockOrderGraph::new(),
+            analyses: Analyses::default(),
             written: FxHashSet::default(),
             findings: Vec::new(),
             reported: FxHashSet::default(),
@@ -301,8 +302,14 @@ impl Replay<'_> {
                 self.event(thread, event);
             }
             Record::Finding { .. } => self.analyzer.stats.live_findings += 1,
-            Record::Fork(f) => self.graph.spawned(ThreadId(f.t), f.k, ThreadId(f.child)),
-            Record::Joined(f) => self.graph.joined(ThreadId(f.t), f.k, ThreadId(f.child)),
+            Record::Fork(f) => self
+                .analyses
+                .order
+                .spawned(ThreadId(f.t), f.k, ThreadId(f.child)),
+            Record::Joined(f) => self
+                .analyses
+                .order
+                .joined(ThreadId(f.t), f.k, ThreadId(f.child)),
             Record::Access(a) => {
                 let check = self
                     .objects
@@ -365,9 +372,18 @@ impl Replay<'_> {
     /// Reports the deadlocks among `waiters` that threads `of` are part of.
     fn deadlock(&mut self, waiters: &[Waiter], live: &[ThreadId], of: &[ThreadId]) {
         for &t in of {
-            if let Some((f, _)) =
-                stall::deadlock_of(waiters, live, &self.leaked, t, &|id| self.object(id.0))
-            {
+            let found = self.with_analyses(|a, r| {
+                a.on_stuck(
+                    &analysis::Blocked {
+                        waiters,
+                        live,
+                        leaked: &r.leaked,
+                        object: &|id| r.object(id.0),
+                    },
+                    t,
+                )
+            });
+            if let Some((f, _)) = found {
                 if !self.findings.iter().any(|x| x.fingerprint == f.fingerprint) {
                     self.findings.push(f);
                 }
@@ -444,8 +460,10 @@ impl Replay<'_> {
             }
             Event::Join { child, site } if child == t => {
                 let thread = self.thread(t).info.clone();
-                let f = selfwait::join_self(&thread, self.site(site), self.stack(site));
-                self.findings.push(f);
+                let (at, stack) = (self.site(site), self.stack(site));
+                let mut out = std::mem::take(&mut self.findings);
+                self.analyses.on_join_self(&thread, at, stack, &mut out);
+                self.findings = out;
             }
             Event::Join { child, site } => {
                 // After the join, what the thread does is after the child:
@@ -474,8 +492,11 @@ impl Replay<'_> {
                 // A thread reaching a once it is running itself.
                 let thread = self.thread(t).info.clone();
                 let info = self.object(object);
-                let f = selfwait::once_self(&thread, &info, self.site(site), self.stack(site));
-                self.findings.push(f);
+                let (at, stack) = (self.site(site), self.stack(site));
+                let mut out = std::mem::take(&mut self.findings);
+                self.analyses
+                    .on_once_self(&thread, &info, at, stack, &mut out);
+                self.findings = out;
             }
             Event::Block {
                 object,
@@ -489,9 +510,7 @@ impl Replay<'_> {
                 ..
             } => {
                 let info = self.object(object);
-                if hazard::warns_when_blocking(info.kind) {
-                    self.blocking(t, Blocking::On(&info), site);
-                }
+                self.blocking(t, Blocking::On(&info), site);
                 let on = match e {
                     Event::BlockFor { by, .. } => WaitOn::Thread(ThreadId(by)),
                     _ => WaitOn::Anyone,
@@ -574,7 +593,7 @@ impl Replay<'_> {
                     let thread = ts.info.clone();
                     self.leak(&thread, object, h.extra, Leak::Destroyed);
                 } else {
-                    self.graph.remove_object(ObjectId(object));
+                    self.analyses.on_drop(ObjectId(object));
                 }
             }
             Event::CvWait {
@@ -645,8 +664,9 @@ impl Replay<'_> {
         }
         for i in 0..spinners.len() {
             let id = spinners[i].thread.id;
-            if let Some(cycle) = livelock::find(&spinners, id, &self.leaked) {
-                let f = livelock::finding(&spinners, &cycle, &|o| self.object(o.0));
+            let found =
+                self.with_analyses(|a, r| a.on_spin(&spinners, id, &r.leaked, &|o| r.object(o.0)));
+            if let Some((f, _)) = found {
                 if !self.findings.iter().any(|x| x.fingerprint == f.fingerprint) {
                     self.findings.push(f);
                 }
@@ -656,8 +676,9 @@ impl Replay<'_> {
 
     /// A `lock_leak` of `object`, taken at site id `site`.
     fn leak(&mut self, thread: &ThreadInfo, object: u64, site: u64, how: Leak) {
-        let f = hazard::lock_leak(thread, &self.object(object), self.site(Some(site)), how);
-        self.findings.push(f);
+        let (info, taken) = (self.object(object), self.site(Some(site)));
+        self.analyses
+            .on_leak(thread, &info, taken, how, &mut self.findings);
     }
 
     /// Held entries as the analyses take them.
@@ -690,17 +711,19 @@ impl Replay<'_> {
         }
         let held: Vec<HeldLock> = self.held_locks(&raw);
         let thread = self.thread(t).info.clone();
-        let info = |h: &HeldLock| self.object(h.object.0);
-        if let Some(f) = hazard::blocking_while_holding(
-            &thread,
-            &held,
-            &info,
-            what,
-            self.site(site),
-            self.stack(site),
-        ) {
-            self.findings.push(f);
-        }
+        let mut out = Vec::new();
+        self.with_analyses(|a, r| {
+            let b = analysis::Block {
+                thread: &thread,
+                held: &held,
+                info: &|h: &HeldLock| r.object(h.object.0),
+                what,
+                site: r.site(site),
+                stack: r.stack(site),
+            };
+            a.on_block(&b, &mut out)
+        });
+        self.findings.extend(out);
     }
 
     fn release(&mut self, t: u64, o: u64) {
@@ -750,9 +773,7 @@ impl Replay<'_> {
                 site: self.site(site),
                 stack: self.stack(site),
             };
-            if let Some(f) = selfwait::check(&req, &held) {
-                self.findings.push(f);
-            }
+            self.analyses.on_reacquire(&req, &held, &mut self.findings);
         }
         self.learn(t, o, mode, site);
     }
@@ -786,27 +807,30 @@ impl Replay<'_> {
         let stack = self.stack(site);
         // The instance graph: what the live runtime saw.
         let target = self.object(o);
-        self.graph.ensure_object(ObjectId(o), || target.clone());
+        self.analyses.on_object(ObjectId(o), &|| target.clone());
         let mut instance_held = Vec::with_capacity(held.len());
         for h in &held {
             let info = self.object(h.object);
-            self.graph.ensure_object(ObjectId(h.object), || info);
+            self.analyses
+                .on_object(ObjectId(h.object), &|| info.clone());
             instance_held.push(HeldLock {
                 object: ObjectId(h.object),
                 mode: h.mode,
                 site: self.site(Some(h.extra)),
             });
         }
-        let found = self.graph.on_acquire(&Acquisition {
-            thread: &thread,
-            object: ObjectId(o),
-            mode,
-            site: site_info.clone(),
-            held: &instance_held,
-            stack: stack.clone(),
-            epoch,
-        });
-        self.findings.extend(found);
+        self.analyses.on_learn(
+            &Acquisition {
+                thread: &thread,
+                object: ObjectId(o),
+                mode,
+                site: site_info.clone(),
+                held: &instance_held,
+                stack: stack.clone(),
+                epoch,
+            },
+            &mut self.findings,
+        );
         // The class graph, shared by every trace. Nesting within one class
         // (two accounts) stays at the instance level: classes cannot order it.
         let target_class = class_id(&target.class_key());
@@ -815,7 +839,9 @@ impl Replay<'_> {
             ..info.clone()
         };
         let classes = &mut self.analyzer.classes;
-        classes.ensure_object(ObjectId(target_class), || class_info(&target, target_class));
+        classes.on_object(ObjectId(target_class), &|| {
+            class_info(&target, target_class)
+        });
         let mut class_held = Vec::with_capacity(held.len());
         for (h, ih) in held.iter().zip(&instance_held) {
             let info = self
@@ -827,7 +853,7 @@ impl Replay<'_> {
             if id == target_class || class_held.iter().any(|x: &HeldLock| x.object.0 == id) {
                 continue;
             }
-            classes.ensure_object(ObjectId(id), || class_info(&info, id));
+            classes.on_object(ObjectId(id), &|| class_info(&info, id));
             class_held.push(HeldLock {
                 object: ObjectId(id),
                 mode: h.mode,
@@ -855,15 +881,19 @@ impl Replay<'_> {
                 .as_str(),
             )),
         };
-        let found = self.analyzer.classes.on_acquire(&Acquisition {
-            thread: &class_thread,
-            object: ObjectId(target_class),
-            mode,
-            site: site_info,
-            held: &class_held,
-            stack,
-            epoch,
-        });
+        let mut found = Vec::new();
+        self.analyzer.classes.on_learn(
+            &Acquisition {
+                thread: &class_thread,
+                object: ObjectId(target_class),
+                mode,
+                site: site_info,
+                held: &class_held,
+                stack,
+                epoch,
+            },
+            &mut found,
+        );
         for mut f in found {
             let traces: FxHashSet<u64> = f.threads.iter().map(|t| t.id.0 >> 32).collect();
             if traces.len() < 2 {
@@ -943,7 +973,15 @@ impl Replay<'_> {
                 .into_iter()
                 .filter(|w| !self.reported.contains(&w.thread.id.0))
                 .collect();
-            for (mut f, _) in stall::at_exit(&waiters, &self.leaked, &|id| self.object(id.0)) {
+            let found = self.with_analyses(|a, r| {
+                a.on_process_exit(&analysis::Blocked {
+                    waiters: &waiters,
+                    live: &[],
+                    leaked: &r.leaked,
+                    object: &|id| r.object(id.0),
+                })
+            });
+            for (mut f, _) in found {
                 if !self.findings.iter().any(|x| x.fingerprint == f.fingerprint) {
                     f.notes.push("found at process exit: these threads were still blocked when the process ended".to_owned());
                     self.findings.push(f);
@@ -971,6 +1009,15 @@ impl Replay<'_> {
 }
 
 impl Replay<'_> {
+    /// Runs `f` with the analyses and read access to the rest of the
+    /// replay (the object and site tables the hooks' lookups read).
+    fn with_analyses<R>(&mut self, f: impl FnOnce(&mut Analyses, &Self) -> R) -> R {
+        let mut a = std::mem::take(&mut self.analyses);
+        let r = f(&mut a, self);
+        self.analyses = a;
+        r
+    }
+
     /// An access of the race pass described as the live runtime describes it.
     fn described(&mut self, a: &race::Access<races::Tag>) -> AccessReport {
         let thread = self.thread(a.thread).info.clone();

@@ -6,17 +6,18 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
-use lockgraph_detect::stall;
+use lockgraph_detect::analysis::{Analysis, Blocked};
 use lockgraph_detect::waitfor::{WaitOn, Waiter};
 use lockgraph_detect::{
-    Finding, Fingerprint, LockOrderGraph, ObjectId, ObjectInfo, Severity, ThreadId, ThreadInfo,
+    Analyses, Finding, Fingerprint, ObjectId, ObjectInfo, Severity, ThreadId, ThreadInfo,
 };
 use parking_lot::Mutex;
 
 /// Everything threads share.
 #[derive(Default)]
 pub(crate) struct Global {
-    pub(crate) graph: LockOrderGraph,
+    /// The analyses, asked through their `on_*` hooks (the lock-order graph among them).
+    pub(crate) analyses: Analyses,
     /// Threads blocked right now, with the descriptions of the objects they concern.
     pub(crate) waiters: Vec<(Waiter, Vec<ObjectInfo>)>,
     pub(crate) threads: Vec<Arc<Shared>>,
@@ -183,7 +184,7 @@ impl Global {
             .flat_map(|(_, infos)| infos.iter())
             .find(|o| o.id == id)
             .cloned()
-            .or_else(|| self.graph.object(id).cloned())
+            .or_else(|| self.analyses.order.object(id).cloned())
             .unwrap_or_else(|| ObjectInfo {
                 id,
                 kind: lockgraph_detect::ObjectKind::Mutex,
@@ -193,10 +194,16 @@ impl Global {
     }
 
     /// At process exit: what the threads still blocked show
-    /// ([`stall::at_exit`]), each with its waiters.
+    /// ([`lockgraph_detect::stall::at_exit`]), each with its waiters.
     pub(crate) fn at_exit(&self) -> Vec<(Finding, Vec<Waiter>)> {
         let waiters = self.blocked();
-        stall::at_exit(&waiters, &self.leaked, &|id| self.lookup(id))
+        self.analyses
+            .on_process_exit(&Blocked {
+                waiters: &waiters,
+                live: &[],
+                leaked: &self.leaked,
+                object: &|id| self.lookup(id),
+            })
             .into_iter()
             .map(|(f, who)| (f, who.iter().map(|&i| waiters[i].clone()).collect()))
             .collect()
@@ -211,7 +218,15 @@ impl Global {
         }
         let live: Vec<ThreadId> = self.threads.iter().map(|t| t.thread.id).collect();
         let lookup = |id: ObjectId| self.lookup(id);
-        let (finding, who) = stall::deadlock_of(&waiters, &live, &self.leaked, thread, &lookup)?;
+        let (finding, who) = self.analyses.on_stuck(
+            &Blocked {
+                waiters: &waiters,
+                live: &live,
+                leaked: &self.leaked,
+                object: &lookup,
+            },
+            thread,
+        )?;
         // `deadlock_of` reports a lock cycle first when there is one.
         let lock_cycle = who.iter().all(|&i| waiters[i].on == WaitOn::Lock)
             && lockgraph_detect::waitfor::find_cycle(&waiters, thread).is_some();

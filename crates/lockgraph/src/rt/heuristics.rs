@@ -2,6 +2,7 @@
 //!
 //! `docs/heuristics.md` says how each decides and what it cannot see.
 
+use lockgraph_detect::analysis::{Analysis, Block};
 use lockgraph_detect::Event;
 use lockgraph_detect::{hazard, livelock, ObjectId, ObjectInfo, Site};
 
@@ -56,17 +57,12 @@ pub(crate) fn spinning(meta: &Meta) {
     if g.spinner_objects.len() > 4096 {
         g.spinner_objects.drain(..2048);
     }
-    let Some(cycle) = livelock::find(&g.spinners, id, &g.leaked) else {
-        return;
-    };
-    let spinners: Vec<livelock::Spinner> = cycle.iter().map(|&i| g.spinners[i].clone()).collect();
-    let all: Vec<usize> = (0..spinners.len()).collect();
     let lookup = |o: ObjectId| -> ObjectInfo {
         g.spinner_objects
             .iter()
             .find(|x| x.id == o)
             .cloned()
-            .or_else(|| g.graph.object(o).cloned())
+            .or_else(|| g.analyses.order.object(o).cloned())
             .unwrap_or_else(|| ObjectInfo {
                 id: o,
                 kind: lockgraph_detect::ObjectKind::Mutex,
@@ -74,7 +70,10 @@ pub(crate) fn spinning(meta: &Meta) {
                 site: Site::new("<unknown>", 0, 0),
             })
     };
-    let f = livelock::finding(&spinners, &all, &lookup);
+    let Some((f, cycle)) = g.analyses.on_spin(&g.spinners, id, &g.leaked, &lookup) else {
+        return;
+    };
+    let spinners: Vec<livelock::Spinner> = cycle.iter().map(|&i| g.spinners[i].clone()).collect();
     drop(g);
     if sink::recording() {
         sink::livelock_record(&spinners);
@@ -141,14 +140,23 @@ pub(crate) fn blocking(what: BlockingOn<'_>, site: Loc) {
         }
         BlockingOn::Sleep => hazard::Blocking::Sleep,
     };
-    if let Some(f) = hazard::blocking_while_holding(
-        &thread,
-        &held,
-        &info,
-        what,
-        Site::from_location(site),
-        stack::capture(),
-    ) {
+    let mut found = Vec::new();
+    GLOBAL.lock().analyses.on_block(
+        &Block {
+            thread: &thread,
+            held: &held,
+            info: &info,
+            what,
+            site: Site::from_location(site),
+            stack: None,
+        },
+        &mut found,
+    );
+    for mut f in found {
+        // The stack only for a finding, outside the shared lock.
+        if let Some(step) = f.evidence.last_mut() {
+            step.stack = step.stack.take().or_else(stack::capture);
+        }
         if let Some(message) = react::handle(f, false) {
             panic!("{message}");
         }

@@ -12,6 +12,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use lockgraph_detect::analysis::Analysis;
 use lockgraph_detect::selfwait::{self, Request};
 use lockgraph_detect::waitfor::WaitOn;
 use lockgraph_detect::Event;
@@ -226,17 +227,16 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
         let held = l.held_for_detect();
         let info = meta.info();
         let certain = selfwait::classify(prior, mode) == Some(selfwait::SelfWait::Certain);
-        selfwait::check(
-            &Request {
-                thread: &thread,
-                object: &info,
-                mode,
-                site: Site::from_location(site),
-                stack: stack::capture(),
-            },
-            &held,
-        )
-        .map(|f| (f, certain))
+        let req = Request {
+            thread: &thread,
+            object: &info,
+            mode,
+            site: Site::from_location(site),
+            stack: stack::capture(),
+        };
+        let mut out = Vec::with_capacity(1);
+        GLOBAL.lock().analyses.on_reacquire(&req, &held, &mut out);
+        out.pop().map(|f| (f, certain))
     } else {
         None
     };
@@ -279,19 +279,22 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
         );
         {
             let mut g = GLOBAL.lock();
-            g.graph.ensure_object(ObjectId(id), || meta.info());
+            g.analyses.on_object(ObjectId(id), &|| meta.info());
             for h in l.held.entries().iter().filter(|h| h.object != id) {
-                g.graph.ensure_object(ObjectId(h.object), || local::info(h));
+                g.analyses.on_object(ObjectId(h.object), &|| local::info(h));
             }
-            cycles = g.graph.on_acquire(&Acquisition {
-                thread: &thread,
-                object: ObjectId(id),
-                mode,
-                site: Site::from_location(site),
-                held: &others,
-                stack,
-                epoch: l.fork_join,
-            });
+            g.analyses.on_learn(
+                &Acquisition {
+                    thread: &thread,
+                    object: ObjectId(id),
+                    mode,
+                    site: Site::from_location(site),
+                    held: &others,
+                    stack,
+                    epoch: l.fork_join,
+                },
+                &mut cycles,
+            );
         }
         l.scratch = others;
         meta.flags.fetch_or(IN_GRAPH, Ordering::Relaxed);
@@ -544,21 +547,25 @@ pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
             Some((l.thread(), h.extra.site))
         })
         .flatten();
-        GLOBAL
-            .lock()
-            .graph
-            .ensure_object(ObjectId(id), || info.clone());
-        if let Some((thread, site)) = leaked {
-            let f = hazard::lock_leak(
-                &thread,
-                &info,
-                Site::from_location(site),
-                hazard::Leak::Destroyed,
-            );
+        let mut found = Vec::new();
+        {
+            let mut g = GLOBAL.lock();
+            g.analyses.on_object(ObjectId(id), &|| info.clone());
+            if let Some((thread, site)) = leaked {
+                g.analyses.on_leak(
+                    &thread,
+                    &info,
+                    Site::from_location(site),
+                    hazard::Leak::Destroyed,
+                    &mut found,
+                );
+            }
+        }
+        for f in found {
             let _ = react::handle(f, false);
         }
     } else if meta.flags.load(Ordering::Relaxed) & IN_GRAPH != 0 {
-        GLOBAL.lock().graph.remove_object(ObjectId(id));
+        GLOBAL.lock().analyses.on_drop(ObjectId(id));
     }
 }
 
@@ -576,7 +583,7 @@ pub(crate) fn spawning(site: Loc) -> u64 {
         (l.thread().id, l.fork_join_step())
     });
     if let Some((me, k)) = me {
-        GLOBAL.lock().graph.spawned(me, k, ThreadId(child));
+        GLOBAL.lock().analyses.order.spawned(me, k, ThreadId(child));
         sink::fork_join_record(true, me.0, k, child);
         // What this thread did before the spawn goes out before the child's.
         if sink::recording() {
@@ -608,9 +615,16 @@ pub(crate) fn joining(child: u64, is_self: bool, site: Loc) {
         l.thread()
     });
     if let (true, Some(thread)) = (is_self, thread) {
-        let f = selfwait::join_self(&thread, Site::from_location(site), stack::capture());
-        if let Some(message) = react::handle(f, true) {
-            panic!("{message}");
+        let mut found = Vec::with_capacity(1);
+        let stack = stack::capture();
+        GLOBAL
+            .lock()
+            .analyses
+            .on_join_self(&thread, Site::from_location(site), stack, &mut found);
+        for f in found {
+            if let Some(message) = react::handle(f, true) {
+                panic!("{message}");
+            }
         }
     }
 }
@@ -634,7 +648,7 @@ pub(crate) fn joined(child: u64) {
         return;
     }
     if let Some((me, k)) = local::with(|l| (l.thread().id, l.fork_join_step())) {
-        GLOBAL.lock().graph.joined(me, k, ThreadId(child));
+        GLOBAL.lock().analyses.order.joined(me, k, ThreadId(child));
         sink::fork_join_record(false, me.0, k, child);
     }
 }
@@ -714,14 +728,19 @@ pub(crate) fn once_self(meta: &Meta, owner: u64, site: Loc) {
     }) else {
         return;
     };
-    let f = selfwait::once_self(
+    let mut found = Vec::with_capacity(1);
+    let (info, stack) = (meta.info(), stack::capture());
+    GLOBAL.lock().analyses.on_once_self(
         &thread,
-        &meta.info(),
+        &info,
         Site::from_location(site),
-        stack::capture(),
+        stack,
+        &mut found,
     );
-    if let Some(message) = react::handle(f, true) {
-        panic!("{message}");
+    for f in found {
+        if let Some(message) = react::handle(f, true) {
+            panic!("{message}");
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use std::panic::Location;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use lockgraph_detect::analysis::Analysis;
 use lockgraph_detect::state::{self, HeldStack};
 use lockgraph_detect::{Event, HeldLock, Mode, ObjectId, ObjectKind, Site, ThreadInfo};
 
@@ -537,32 +538,35 @@ impl Local {
             .into_iter()
             .chain(self.permits.drain(..))
             .collect();
+        let mut found = Vec::with_capacity(leaked.len());
         {
             let mut g = GLOBAL.lock();
-            for h in leaked
-                .iter()
-                .filter(|h| h.extra.kind != ObjectKind::Semaphore)
-            {
-                if g.leaked.len() >= 1024 {
-                    g.leaked.remove(0);
+            for h in &leaked {
+                if h.extra.kind != ObjectKind::Semaphore {
+                    if g.leaked.len() >= 1024 {
+                        g.leaked.remove(0);
+                    }
+                    g.leaked.push(ObjectId(h.object));
                 }
-                g.leaked.push(ObjectId(h.object));
+                let mut out = Vec::with_capacity(1);
+                g.analyses.on_leak(
+                    &thread,
+                    &info(h),
+                    Site::from_location(h.extra.site),
+                    lockgraph_detect::hazard::Leak::ThreadEnded,
+                    &mut out,
+                );
+                found.extend(out.into_iter().map(|f| (h.object, h.extra.kind, f)));
             }
         }
-        for h in leaked {
-            let f = lockgraph_detect::hazard::lock_leak(
-                &thread,
-                &info(&h),
-                Site::from_location(h.extra.site),
-                lockgraph_detect::hazard::Leak::ThreadEnded,
-            );
-            if h.extra.kind == ObjectKind::Semaphore {
+        for (object, kind, f) in found {
+            if kind == ObjectKind::Semaphore {
                 // A warning: reported, never a panic (the thread is ending).
                 let _ = super::react::handle(f, false);
             } else {
                 // Its guard may live on in another thread (`send_guard`):
                 // reported unless that thread lets the lock go first.
-                super::react::leak_pending(h.object, f);
+                super::react::leak_pending(object, f);
             }
         }
     }

@@ -51,9 +51,8 @@ pub(crate) fn block<S>(
     // Recorded first, so the trace shows the wait a warning is about.
     hooks::note_missed(id, wait.missed);
     hooks::note(e);
-    if lockgraph_detect::hazard::warns_when_blocking(meta.kind()) {
-        hooks::blocking(hooks::BlockingOn::Object(&|| meta.info()), site);
-    }
+    // Whether this kind of wait warns is detect's rule (`on_block`).
+    hooks::blocking(hooks::BlockingOn::Object(&|| meta.info()), site);
     let mut outcome = None;
     hooks::wait_sliced(wait, &|| meta.info(), |d| {
         let until = Instant::now() + d;
@@ -92,9 +91,7 @@ pub(crate) fn channel_wait(meta: &Meta, site: Loc, slice: impl FnMut(std::time::
         site: at(site),
     });
     // A receive under a lock is a hazard of its own, as an event's wait is.
-    if lockgraph_detect::hazard::warns_when_blocking(meta.kind()) {
-        hooks::blocking(hooks::BlockingOn::Object(&|| meta.info()), site);
-    }
+    hooks::blocking(hooks::BlockingOn::Object(&|| meta.info()), site);
     let wait = Wait {
         object: lockgraph_detect::ObjectId(id),
         on: WaitOn::Anyone,
