@@ -147,21 +147,25 @@ pub(crate) fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         ..Document::default()
     };
     let mut used = vec![false; accepted_entries.len()];
-    for mut f in all {
-        let fp = f.fingerprint.to_string();
-        if let Some(i) = accepted_entries
-            .iter()
-            .position(|e| e.fingerprint.eq_ignore_ascii_case(&fp))
-        {
+    // Without snippets no source is read: sites are anchored by line.
+    let stable = lockgraph_report::stable_fingerprints(&all, !args.no_snippets);
+    for (mut f, stable) in all.into_iter().zip(stable) {
+        let (fp, sfp) = (f.fingerprint.to_string(), stable.to_string());
+        // A baseline entry may name either fingerprint.
+        if let Some(i) = accepted_entries.iter().position(|e| {
+            e.fingerprint.eq_ignore_ascii_case(&fp) || e.fingerprint.eq_ignore_ascii_case(&sfp)
+        }) {
             used[i] = true;
             doc.accepted.push(Accepted {
                 fingerprint: f.fingerprint,
+                stable_fingerprint: stable,
                 kind: f.kind,
                 reason: accepted_entries[i].reason.clone(),
             });
         } else {
             f.resolve_stacks();
             doc.findings.push(f);
+            doc.stable.push(stable);
         }
     }
     for (e, used) in accepted_entries.iter().zip(used) {

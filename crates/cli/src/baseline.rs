@@ -1,5 +1,9 @@
 //! Baselines: findings a team has accepted, by fingerprint, each with a reason.
 //!
+//! An entry may name either fingerprint of a finding; the stable one
+//! (`stable_fingerprint` in JSON, "stable across line moves" in text)
+//! survives edits that only move lines, so it is the one to write down.
+//!
 //! ```toml
 //! [[accept]]
 //! fingerprint = "eebe1e8523127737"

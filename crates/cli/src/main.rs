@@ -58,7 +58,8 @@ pub(crate) struct AnalyzeArgs {
     /// is set), `always`, `never`.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub(crate) color: ColorChoice,
-    /// Do not show source lines under the steps of the text report.
+    /// Read no source file: no source lines under the steps of the text
+    /// report, and stable fingerprints anchor sites by line number.
     #[arg(long)]
     pub(crate) no_snippets: bool,
 }
@@ -105,7 +106,8 @@ pub(crate) struct CheckArgs {
     /// Colour in the text report, as for `analyze`.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub(crate) color: ColorChoice,
-    /// Do not show source lines under the steps of the text report.
+    /// Read no source file: no source lines under the steps of the text
+    /// report, and stable fingerprints anchor sites by line number.
     #[arg(long)]
     pub(crate) no_snippets: bool,
     /// Keep the traces in this directory instead of a temporary one.

@@ -544,3 +544,138 @@ fn check_honours_a_baseline_and_says_when_the_command_cannot_be_used() {
         text(&nothing.stderr)
     );
 }
+
+/// A two-thread inversion in `file` (absolute), with every line `shift`
+/// lines further down, as a hand-written trace.
+fn inversion_trace(file: &str, shift: u32) -> String {
+    let file = serde_json::to_string(file).unwrap();
+    let mut t = String::from(HEADER);
+    t.push_str("{\"thread\":1,\"name\":\"main\"}\n{\"thread\":2,\"name\":\"a\"}\n{\"thread\":3,\"name\":\"b\"}\n");
+    for (id, line, col) in [
+        (1, 10, 10),
+        (2, 11, 11),
+        (3, 20, 5),
+        (4, 21, 5),
+        (5, 30, 5),
+        (6, 31, 5),
+    ] {
+        t.push_str(&format!(
+            "{{\"site\":{id},\"file\":{file},\"line\":{},\"col\":{col}}}\n",
+            line + shift
+        ));
+    }
+    t.push_str("{\"object\":1,\"kind\":\"mutex\",\"name\":null,\"site\":1}\n{\"object\":2,\"kind\":\"mutex\",\"name\":null,\"site\":2}\n");
+    t.push_str("{\"ev\":\"spawn\",\"t\":1,\"child\":2}\n{\"ev\":\"spawn\",\"t\":1,\"child\":3}\n");
+    for (th, outer, inner, s1, s2) in [(2, 1, 2, 3, 4), (3, 2, 1, 5, 6)] {
+        t.push_str(&format!(
+            "{{\"ev\":\"acquire\",\"t\":{th},\"o\":{outer},\"s\":{s1},\"mode\":\"exclusive\"}}\n"
+        ));
+        t.push_str(&format!(
+            "{{\"ev\":\"attempt\",\"t\":{th},\"o\":{inner},\"s\":{s2},\"mode\":\"exclusive\"}}\n"
+        ));
+        t.push_str(&format!(
+            "{{\"ev\":\"acquire\",\"t\":{th},\"o\":{inner},\"s\":{s2},\"mode\":\"exclusive\"}}\n"
+        ));
+        t.push_str(&format!("{{\"ev\":\"release\",\"t\":{th},\"o\":{inner}}}\n{{\"ev\":\"release\",\"t\":{th},\"o\":{outer}}}\n"));
+        t.push_str(&format!("{{\"ev\":\"exit\",\"t\":{th}}}\n"));
+    }
+    t
+}
+
+/// The source of [`inversion_trace`], `shift` lines further down and
+/// re-indented by `indent` spaces.
+fn inversion_source(shift: u32, indent: usize) -> String {
+    let mut lines: Vec<String> = (1..=40)
+        .map(|i| format!("// line {i} of nothing"))
+        .collect();
+    for (line, text) in [
+        (10, "let a = Mutex::new(0);"),
+        (11, "let b = Mutex::new(0);"),
+        (20, "let _a = a.lock();"),
+        (21, "let _b = b.lock();"),
+        (30, "let _b = b.lock();"),
+        (31, "let _a = a.lock();"),
+    ] {
+        lines[line - 1] = format!("{}{text}", " ".repeat(indent));
+    }
+    let mut out: Vec<String> = (0..shift).map(|i| format!("// added {i}")).collect();
+    out.extend(lines);
+    out.join("\n") + "\n"
+}
+
+#[test]
+fn the_stable_fingerprint_survives_moved_lines_and_a_baseline_may_name_it() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("stable-fingerprint");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("inversion.rs");
+    let src_s = src.to_str().unwrap();
+    let fingerprints = |shift: u32, indent: usize| {
+        std::fs::write(&src, inversion_source(shift, indent)).unwrap();
+        let trace = dir.join(format!("t{shift}.jsonl"));
+        std::fs::write(&trace, inversion_trace(src_s, shift)).unwrap();
+        let out = lockgraph(&[
+            "analyze",
+            "--no-baseline",
+            "--format",
+            "json",
+            trace.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = &v["findings"][0];
+        assert_eq!(f["kind"], "lock_order_cycle", "{v}");
+        let get = |k: &str| {
+            f[k].as_str()
+                .unwrap_or_else(|| panic!("no {k}: {f}"))
+                .to_owned()
+        };
+        (get("fingerprint"), get("stable_fingerprint"), trace)
+    };
+    let (exact1, stable1, _) = fingerprints(0, 4);
+    let (exact2, stable2, moved) = fingerprints(7, 8);
+    assert_ne!(exact1, exact2, "the exact fingerprint names lines");
+    assert_eq!(
+        stable1, stable2,
+        "moving and re-indenting lines keeps the stable one"
+    );
+    // The text report shows it beside the exact one.
+    let out = lockgraph(&["analyze", "--no-baseline", moved.to_str().unwrap()]);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "fingerprint: {exact2} (stable across line moves: {stable2})"
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    // A baseline written before the lines moved still accepts the finding.
+    let baseline = dir.join("lockgraph.toml");
+    std::fs::write(
+        &baseline,
+        format!("[[accept]]\nfingerprint = \"{stable1}\"\nreason = \"known, tracked in #7\"\n"),
+    )
+    .unwrap();
+    let out = lockgraph(&[
+        "analyze",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        moved.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // Editing the acquiring line is another finding.
+    let edited = inversion_source(7, 8).replace("let _a = a.lock();", "let _a = a.lock_arc();");
+    std::fs::write(&src, edited).unwrap();
+    let out = lockgraph(&[
+        "analyze",
+        "--baseline",
+        baseline.to_str().unwrap(),
+        moved.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+}

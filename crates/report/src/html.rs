@@ -91,13 +91,13 @@ pub fn render(doc: &Document) -> String {
         out.push_str("<p>None.</p>\n");
     }
     for (i, f) in doc.findings.iter().enumerate() {
-        finding(&mut out, i + 1, f);
+        finding(&mut out, i + 1, f, doc.stable.get(i).copied());
     }
     out.push_str("</body></html>\n");
     out
 }
 
-fn finding(out: &mut String, n: usize, f: &Finding) {
+fn finding(out: &mut String, n: usize, f: &Finding, stable: Option<lockgraph_detect::Fingerprint>) {
     let sev = match f.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -108,7 +108,18 @@ fn finding(out: &mut String, n: usize, f: &Finding) {
         f.kind.as_str(),
         escape(&f.summary)
     );
-    let _ = writeln!(out, "<p>fingerprint <code>{}</code></p>", f.fingerprint);
+    match stable {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "<p>fingerprint <code>{}</code>, stable across line moves <code>{s}</code></p>",
+                f.fingerprint
+            );
+        }
+        None => {
+            let _ = writeln!(out, "<p>fingerprint <code>{}</code></p>", f.fingerprint);
+        }
+    }
     out.push_str("<table class=\"evidence\"><tr><th>#</th><th>thread</th><th>what</th><th>where</th><th>note</th></tr>\n");
     for (i, e) in f.evidence.iter().enumerate() {
         let thread = f

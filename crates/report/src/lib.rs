@@ -24,9 +24,10 @@ pub mod dot;
 pub mod html;
 pub mod json;
 pub mod sarif;
+mod source;
 pub mod text;
 
-pub use document::{Accepted, Document, Stale, SCHEMA_VERSION};
+pub use document::{stable_fingerprints, Accepted, Document, Stale, SCHEMA_VERSION};
 pub use text::{render, render_all};
 
 /// A report format: which renderer writes a [`Document`].

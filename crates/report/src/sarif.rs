@@ -7,8 +7,12 @@
 //!   location (the acquisition that closes a cycle, else the last step:
 //!   the wait, the second access), the other steps as related locations,
 //!   one thread flow per thread (its steps in order), and
-//!   `partialFingerprints` from lockgraph's own fingerprint, so code
-//!   scanning tracks the same bug across runs.
+//!   `partialFingerprints` from lockgraph's line-stable fingerprint
+//!   ([`crate::stable_fingerprints`]; key `lockgraph/stable/v1`), so code
+//!   scanning tracks the same bug across runs and across edits that move
+//!   lines. The exact fingerprint (the one in panic messages) is the
+//!   result's `properties.fingerprint`; a document without stable
+//!   fingerprints gives the exact one under `lockgraph/v1`.
 //! - Paths: a relative site is relative to the repository root
 //!   (`uriBaseId` `%SRCROOT%`); an absolute one becomes a `file://` URI.
 //!
@@ -17,7 +21,7 @@
 
 use std::io;
 
-use lockgraph_detect::{Evidence, Finding, Kind, Severity, Site};
+use lockgraph_detect::{Evidence, Finding, Fingerprint, Kind, Severity, Site};
 use serde_json::{json, Value};
 
 use crate::Document;
@@ -25,8 +29,11 @@ use crate::Document;
 /// The schema this log declares.
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-/// The key of lockgraph's fingerprint in `partialFingerprints`.
+/// The key of lockgraph's exact fingerprint in `partialFingerprints`,
+/// where no stable one is known.
 const FINGERPRINT_KEY: &str = "lockgraph/v1";
+/// The key of lockgraph's line-stable fingerprint in `partialFingerprints`.
+const STABLE_KEY: &str = "lockgraph/stable/v1";
 
 /// Writes `doc`'s findings as a SARIF 2.1.0 log (accepted findings are
 /// left out, as they are from the exit code).
@@ -39,7 +46,12 @@ pub fn write(doc: &Document, out: &mut dyn io::Write) -> io::Result<()> {
 /// The SARIF log of `doc`.
 pub fn log(doc: &Document) -> Value {
     let rules: Vec<Value> = Kind::ALL.iter().map(|k| rule(*k)).collect();
-    let results: Vec<Value> = doc.findings.iter().map(result).collect();
+    let results: Vec<Value> = doc
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| result(f, doc.stable.get(i).copied()))
+        .collect();
     let notifications: Vec<Value> = doc
         .warnings
         .iter()
@@ -173,7 +185,7 @@ fn primary(f: &Finding) -> Option<usize> {
         .or_else(|| f.evidence.len().checked_sub(1))
 }
 
-fn result(f: &Finding) -> Value {
+fn result(f: &Finding, stable: Option<Fingerprint>) -> Value {
     let rule_index = Kind::ALL.iter().position(|k| *k == f.kind).unwrap_or(0);
     let main = primary(f);
     let location = |i: usize| {
@@ -221,7 +233,11 @@ fn result(f: &Finding) -> Value {
         "level": level(f.severity),
         "message": {"text": message},
         "locations": locations,
-        "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint.to_string()},
+        "partialFingerprints": match stable {
+            Some(s) => json!({STABLE_KEY: s.to_string()}),
+            None => json!({FINGERPRINT_KEY: f.fingerprint.to_string()}),
+        },
+        "properties": {"fingerprint": f.fingerprint.to_string()},
     });
     if !related.is_empty() {
         r["relatedLocations"] = json!(related);

@@ -13,12 +13,12 @@
 //! file names, say) is escaped, so a report can never move a terminal's
 //! cursor or forge a line. Colour is for terminals only ([`Style`]).
 
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::io;
 
-use lockgraph_detect::{Evidence, Finding, Frame, Kind, Op, Severity, Site};
+use lockgraph_detect::{Evidence, Finding, Fingerprint, Frame, Kind, Op, Severity};
 
+use crate::source::Sources;
 use crate::Document;
 
 /// How many of the user's frames a backtrace shows.
@@ -53,32 +53,6 @@ impl Style {
     }
 }
 
-/// Source files read for snippets, each once per report.
-#[derive(Default)]
-struct Sources(HashMap<String, Option<Vec<String>>>);
-
-impl Sources {
-    fn line(&mut self, site: &Site) -> Option<String> {
-        if site.line == 0 {
-            return None;
-        }
-        let lines = self
-            .0
-            .entry(site.file.to_string())
-            .or_insert_with(|| {
-                // Small files only: a snippet is worth no more than that.
-                let meta = std::fs::metadata(site.file.as_ref()).ok()?;
-                if !meta.is_file() || meta.len() > 4 << 20 {
-                    return None;
-                }
-                let text = std::fs::read_to_string(site.file.as_ref()).ok()?;
-                Some(text.lines().map(str::to_owned).collect())
-            })
-            .as_ref()?;
-        lines.get(site.line as usize - 1).cloned()
-    }
-}
-
 /// Renders one finding, plain. Stacks are shown if resolved
 /// ([`Finding::resolve_stacks`]).
 pub fn render(f: &Finding) -> String {
@@ -87,6 +61,11 @@ pub fn render(f: &Finding) -> String {
 
 /// Renders one finding in `style`.
 pub fn render_styled(f: &Finding, style: Style) -> String {
+    render_with(f, style, None)
+}
+
+/// Renders one finding in `style`, with its line-stable fingerprint if known.
+fn render_with(f: &Finding, style: Style, stable: Option<Fingerprint>) -> String {
     let mut out = String::new();
     let mut sources = Sources::default();
     let (sev, sev_color) = match f.severity {
@@ -103,7 +82,18 @@ pub fn render_styled(f: &Finding, style: Style) -> String {
             f.evidence[p].site
         );
     }
-    let _ = writeln!(out, "  fingerprint: {}", f.fingerprint);
+    match stable {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "  fingerprint: {} (stable across line moves: {s})",
+                f.fingerprint
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  fingerprint: {}", f.fingerprint);
+        }
+    }
     if !f.objects.is_empty() {
         let _ = writeln!(out, "  objects:");
         for o in &f.objects {
@@ -397,8 +387,8 @@ pub fn write(doc: &Document, out: &mut dyn io::Write) -> io::Result<()> {
 
 /// [`write()`] in `style`.
 pub fn write_styled(doc: &Document, out: &mut dyn io::Write, style: Style) -> io::Result<()> {
-    for f in &doc.findings {
-        out.write_all(render_styled(f, style).as_bytes())?;
+    for (i, f) in doc.findings.iter().enumerate() {
+        out.write_all(render_with(f, style, doc.stable.get(i).copied()).as_bytes())?;
         out.write_all(b"\n")?;
     }
     let errors = errors(&doc.findings);

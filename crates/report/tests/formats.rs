@@ -35,6 +35,7 @@ fn small_document() -> Document {
     Document {
         accepted: vec![Accepted {
             fingerprint: finding.fingerprint,
+            stable_fingerprint: finding.fingerprint,
             kind: Kind::SelfDeadlock,
             reason: "tracked in #1".into(),
         }],
@@ -43,6 +44,7 @@ fn small_document() -> Document {
             reason: "fixed".into(),
         }],
         warnings: vec!["t.jsonl:9: last line is incomplete".into()],
+        stable: lockgraph_report::stable_fingerprints(std::slice::from_ref(&finding), false),
         findings: vec![finding],
         ..Document::default()
     }
