@@ -134,7 +134,7 @@ fn the_feature_check_sees_any_spacing() {
 
 /// The runtime's modules, bottom to top (`crates/lockgraph/src/rt/mod.rs`
 /// says what each owns). A module may use only those before it.
-const RT_LAYERS: [&str; 16] = [
+const RT_LAYERS: [&str; 17] = [
     "config",
     "procs",
     "stack",
@@ -145,6 +145,7 @@ const RT_LAYERS: [&str; 16] = [
     "reporter",
     "react",
     "local",
+    "span",
     "hb",
     "wait",
     "heuristics",

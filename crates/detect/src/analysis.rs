@@ -257,6 +257,7 @@ mod tests {
 
     fn thread(id: u64) -> ThreadInfo {
         ThreadInfo {
+            span: None,
             id: ThreadId(id),
             name: None,
         }

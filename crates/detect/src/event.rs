@@ -63,11 +63,13 @@ pub enum EventKind {
     Progress,
     /// The thread's next wait begins after a notification that woke nobody.
     Missed,
+    /// The thread entered or left a `tracing` span.
+    Span,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 24] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::Attempt,
         EventKind::Acquire,
         EventKind::Upgrade,
@@ -92,6 +94,7 @@ impl EventKind {
         EventKind::Sleep,
         EventKind::Progress,
         EventKind::Missed,
+        EventKind::Span,
     ];
 
     /// The name in a trace (`ev`).
@@ -121,6 +124,7 @@ impl EventKind {
             EventKind::Sleep => "sleep",
             EventKind::Progress => "progress",
             EventKind::Missed => "missed",
+            EventKind::Span => "span",
         }
     }
 
@@ -428,6 +432,12 @@ pub enum Event<S> {
         /// Where it did.
         site: Option<S>,
     },
+    /// The thread is now in span `span` (an id a span record names; 0:
+    /// in no span), as lockgraph's `tracing` layer saw it enter or leave one.
+    Span {
+        /// The span it is in now.
+        span: u64,
+    },
 }
 
 impl<S> Event<S> {
@@ -458,6 +468,7 @@ impl<S> Event<S> {
             Event::Sleep { .. } => EventKind::Sleep,
             Event::Progress { .. } => EventKind::Progress,
             Event::Missed { .. } => EventKind::Missed,
+            Event::Span { .. } => EventKind::Span,
         }
     }
 
@@ -489,7 +500,8 @@ impl<S> Event<S> {
             | Event::ProcessExit
             | Event::Repeat { .. }
             | Event::Sleep { .. }
-            | Event::Progress { .. } => None,
+            | Event::Progress { .. }
+            | Event::Span { .. } => None,
         }
     }
 
@@ -521,7 +533,8 @@ impl<S> Event<S> {
             | Event::Drop { .. }
             | Event::Exit
             | Event::ProcessExit
-            | Event::Repeat { .. } => None,
+            | Event::Repeat { .. }
+            | Event::Span { .. } => None,
         }
     }
 
@@ -666,6 +679,7 @@ impl<S> Event<S> {
                 by,
                 site: m(site),
             },
+            Event::Span { span } => Event::Span { span },
         }
     }
 }

@@ -170,6 +170,7 @@ mod tests {
 
     fn thread() -> ThreadInfo {
         ThreadInfo {
+            span: None,
             id: ThreadId(1),
             name: Some("main".into()),
         }

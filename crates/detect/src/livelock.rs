@@ -146,6 +146,7 @@ mod tests {
     fn spinner(t: u64, holds: u64, fails_on: u64, n: u64) -> Spinner {
         Spinner {
             thread: ThreadInfo {
+                span: None,
                 id: ThreadId(t),
                 name: None,
             },

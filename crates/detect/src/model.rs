@@ -207,15 +207,24 @@ pub struct ThreadInfo {
     pub id: ThreadId,
     /// Its name, if it has one.
     pub name: Option<Arc<str>>,
+    /// The `tracing` span it was in when this was observed (the test, the
+    /// request), if lockgraph's span layer is installed: the innermost
+    /// entered span, with its fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Arc<str>>,
 }
 
 impl ThreadInfo {
-    /// A short label: the name in quotes and the id.
+    /// A short label: the name in quotes and the id, and the span it was in.
     pub fn label(&self) -> String {
-        match &self.name {
+        let mut l = match &self.name {
             Some(n) => format!("thread {:?} (#{})", n, self.id.0),
             None => format!("thread #{}", self.id.0),
+        };
+        if let Some(s) = &self.span {
+            l.push_str(&format!(" in span {s:?}"));
         }
+        l
     }
 }
 

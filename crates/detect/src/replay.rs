@@ -130,6 +130,8 @@ pub struct Replay<'a> {
     process_exit: bool,
     /// Tracked-location accesses, applied to their shadows.
     races: races::Races,
+    /// The texts of `tracing` spans, by id.
+    spans: FxHashMap<u64, Arc<str>>,
 }
 
 /// A stable 64-bit hash of a class key, used as the class's node id.
@@ -162,6 +164,7 @@ impl Analyzer {
             set_marks: FxHashMap::default(),
             process_exit: false,
             races: races::Races::default(),
+            spans: FxHashMap::default(),
             leaked: Vec::new(),
             orphans: Orphans::new(),
             ended_with_permits: Vec::new(),
@@ -234,6 +237,7 @@ impl Replay<'_> {
             stats.threads = stats.threads.saturating_add(1);
             ThreadState {
                 info: ThreadInfo {
+                    span: None,
                     id: ThreadId(t),
                     name: None,
                 },
@@ -302,6 +306,9 @@ impl Replay<'_> {
                 self.event(thread, event);
             }
             Record::Finding { .. } => self.analyzer.stats.live_findings += 1,
+            Record::SpanName { id, name } => {
+                self.spans.insert(id, Arc::from(name.as_str()));
+            }
             Record::Fork(f) => self
                 .analyses
                 .order
@@ -395,6 +402,13 @@ impl Replay<'_> {
         // The process exits: not an event of any thread.
         if e == Event::ProcessExit {
             self.process_exit = true;
+            return;
+        }
+        // The span the thread is in: how reports describe it from now on.
+        // Not a step of the thread's work (a wait it is in goes on).
+        if let Event::Span { span } = e {
+            let text = self.spans.get(&span).cloned();
+            self.thread(t).info.span = text;
             return;
         }
         // The release of a condvar wait's own mutex is part of the wait.
@@ -580,7 +594,7 @@ impl Replay<'_> {
                 ts.streak.clear();
                 ts.livelocked = false;
             }
-            Event::Repeat { .. } | Event::ProcessExit => {}
+            Event::Repeat { .. } | Event::ProcessExit | Event::Span { .. } => {}
             Event::Missed { object, by, site } => {
                 self.thread(t).missed_next = Some((object, site.unwrap_or(0), by));
             }
@@ -871,6 +885,7 @@ impl Replay<'_> {
             .cloned()
             .unwrap_or_default();
         let class_thread = ThreadInfo {
+            span: None,
             id: ThreadId((self.index << 32) | (t & 0xffff_ffff)),
             name: Some(Arc::from(
                 format!(
@@ -941,6 +956,7 @@ impl Replay<'_> {
                         site: self.site(Some(s)),
                         by: self.threads.get(&t).map_or(
                             ThreadInfo {
+                                span: None,
                                 id: ThreadId(t),
                                 name: None,
                             },

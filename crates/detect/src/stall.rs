@@ -445,6 +445,7 @@ mod tests {
     fn waiter(thread: u64, object: u64, on: WaitOn, held: &[u64]) -> Waiter {
         Waiter {
             thread: ThreadInfo {
+                span: None,
                 id: t(thread),
                 name: Some(format!("w{thread}").into()),
             },
@@ -579,6 +580,7 @@ mod tests {
         lost.missed = Some(crate::waitfor::Missed {
             site: Site::new("n.rs", 7, 1),
             by: ThreadInfo {
+                span: None,
                 id: t(9),
                 name: None,
             },

@@ -234,6 +234,7 @@ mod tests {
     fn waiter(t: u64, wants: u64, mode: Mode, held: &[(u64, Mode)]) -> Waiter {
         Waiter {
             thread: ThreadInfo {
+                span: None,
                 id: ThreadId(t),
                 name: None,
             },

@@ -189,6 +189,7 @@ mod imp {
     use lockgraph_detect::trace::SignalKind;
     use lockgraph_detect::waitfor::WaitOn;
     use lockgraph_detect::{Mode, ObjectId, ObjectKind, ThreadId};
+    use std::sync::Arc;
 
     pub use super::raw::{RawFairMutex, RawMutex, RawRwLock};
 
@@ -220,6 +221,21 @@ mod imp {
 
     pub(crate) fn intern(name: &str) -> Option<&'static str> {
         Some(rt::meta::intern(name))
+    }
+
+    #[cfg_attr(not(feature = "tracing-spans"), allow(dead_code, unreachable_pub))]
+    pub(crate) fn span_intern(text: &str, name: &'static str) -> Option<(u64, Arc<str>)> {
+        Some(rt::span::intern(text, name))
+    }
+
+    #[cfg_attr(not(feature = "tracing-spans"), allow(dead_code, unreachable_pub))]
+    pub(crate) fn span_enter(id: u64, text: &Arc<str>) {
+        rt::span::enter(id, text);
+    }
+
+    #[cfg_attr(not(feature = "tracing-spans"), allow(dead_code, unreachable_pub))]
+    pub(crate) fn span_exit(id: u64) {
+        rt::span::exit(id);
     }
 
     fn mode(a: Access) -> Mode {
@@ -649,6 +665,7 @@ mod imp {
         }
     }
 
+    use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     use super::Value;
@@ -681,6 +698,20 @@ mod imp {
     pub(crate) fn intern(_: &str) -> Option<&'static str> {
         None
     }
+
+    #[cfg_attr(not(feature = "tracing-spans"), allow(dead_code, unreachable_pub))]
+    #[inline(always)]
+    pub(crate) fn span_intern(_: &str, _: &'static str) -> Option<(u64, Arc<str>)> {
+        None
+    }
+
+    #[cfg_attr(not(feature = "tracing-spans"), allow(dead_code, unreachable_pub))]
+    #[inline(always)]
+    pub(crate) fn span_enter(_: u64, _: &Arc<str>) {}
+
+    #[cfg_attr(not(feature = "tracing-spans"), allow(dead_code, unreachable_pub))]
+    #[inline(always)]
+    pub(crate) fn span_exit(_: u64) {}
 
     macro_rules! sited {
         ($raw:ty) => {
@@ -925,4 +956,6 @@ pub(crate) use imp::{
     raw_rwlock, rw_lock, rw_try, signal, sleeping, spawning, synced, thread_finished, took_permit,
     with_site, AtomicTracking, Clock, CondvarState, Meta, SetMark, Tracking,
 };
+#[cfg(feature = "tracing-spans")]
+pub(crate) use imp::{span_enter, span_exit, span_intern};
 pub use imp::{RawFairMutex, RawMutex, RawRwLock};

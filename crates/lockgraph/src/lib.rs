@@ -47,6 +47,8 @@ pub mod hb;
 mod mutex;
 mod remutex;
 mod rwlock;
+#[cfg(feature = "tracing-spans")]
+pub mod spans;
 pub mod sync;
 pub mod thread;
 mod tracked;

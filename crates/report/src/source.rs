@@ -148,6 +148,7 @@ mod tests {
             summary: String::new(),
             fingerprint: Fingerprint(0),
             threads: vec![ThreadInfo {
+                span: None,
                 id: ThreadId(7),
                 name: None,
             }],

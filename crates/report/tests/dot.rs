@@ -22,6 +22,7 @@ fn graph_and_cycle() -> Document {
         });
     }
     let t = |id| ThreadInfo {
+        span: None,
         id: ThreadId(id),
         name: Some(format!("t{id}").into()),
     };

@@ -10,6 +10,7 @@ use lockgraph_report::{Accepted, Document, Format, Stale, SCHEMA_VERSION};
 fn small_document() -> Document {
     let site = |line| Site::new("src/bank.rs", line, 5);
     let thread = ThreadInfo {
+        span: None,
         id: ThreadId(1),
         name: Some("main".into()),
     };

@@ -24,6 +24,7 @@ fn document() -> Document {
         });
     }
     let t = |id, name: &str| ThreadInfo {
+        span: None,
         id: ThreadId(id),
         name: Some(name.into()),
     };

@@ -38,6 +38,7 @@ fn cycle() -> Document {
         });
     }
     let thread = |id, name: &str| ThreadInfo {
+        span: None,
         id: ThreadId(id),
         name: Some(name.into()),
     };

@@ -21,6 +21,7 @@ fn object(id: u64, name: &str, kind: ObjectKind) -> ObjectInfo {
 
 fn thread(id: u64, name: &str) -> ThreadInfo {
     ThreadInfo {
+        span: None,
         id: ThreadId(id),
         name: Some(name.into()),
     }

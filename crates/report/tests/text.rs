@@ -16,6 +16,7 @@ fn cycle(file: &str, thread_name: &str) -> Finding {
         site: site(1),
     };
     let t = |id, name: &str| ThreadInfo {
+        span: None,
         id: ThreadId(id),
         name: Some(name.into()),
     };

@@ -23,6 +23,7 @@ impl World {
         }
         let threads = (0..8)
             .map(|t| ThreadInfo {
+                span: None,
                 id: ThreadId(t),
                 name: Some(format!("t{t}").into()),
             })

@@ -190,6 +190,7 @@ fn clocks_join_and_order() {
 fn report(thread: u64, kind: AccessKind, line: u32) -> AccessReport {
     AccessReport {
         thread: ThreadInfo {
+            span: None,
             id: crate::ThreadId(thread),
             name: Some(format!("t{thread}").into()),
         },

@@ -270,6 +270,7 @@ struct Fields<'a> {
     how: Option<String>,
     k: Option<u64>,
     n: Option<u64>,
+    span: Option<u64>,
     thread: Option<u64>,
     #[serde(borrow)]
     name: Option<Cow<'a, str>>,
@@ -309,6 +310,7 @@ impl Fields<'_> {
             how: self.how.as_deref(),
             k: self.k,
             n: self.n,
+            span: self.span,
         }
     }
 }
@@ -359,6 +361,7 @@ struct EventFields<'a> {
     how: Option<&'a str>,
     k: Option<u64>,
     n: Option<u64>,
+    span: Option<u64>,
 }
 
 /// Builds an event record from its fields, checking what each kind needs.
@@ -525,6 +528,9 @@ fn event_record(f: EventFields<'_>) -> Result<Record, String> {
             by: need(f.child, "child")?,
             site,
         },
+        EventKind::Span => Event::Span {
+            span: need(f.span, "span")?,
+        },
     };
     Ok(Record::Event { thread, event })
 }
@@ -556,6 +562,7 @@ fn parse_flat_event(line: &[u8]) -> Option<Result<Record, String>> {
             "woken" => f.woken = Some(p.number()?),
             "k" => f.k = Some(p.number()?),
             "n" => f.n = Some(p.number()?),
+            "span" => f.span = Some(p.number()?),
             "all" => f.all = Some(p.boolean()?),
             _ => return None,
         }
@@ -675,6 +682,18 @@ fn parse(line: &[u8]) -> Result<Record, String> {
             kind,
             name: f.name.map(Cow::into_owned),
             site: need(f.site, "site")?,
+        });
+    }
+    if let Some(id) = f.span {
+        if id == 0 {
+            return Err("span record with id 0 (0 means no span)".to_owned());
+        }
+        return Ok(Record::SpanName {
+            id,
+            name: f
+                .name
+                .map(Cow::into_owned)
+                .ok_or("span record is missing \"name\"")?,
         });
     }
     if let Some(id) = f.thread {

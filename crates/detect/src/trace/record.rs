@@ -165,4 +165,11 @@ pub enum Record {
     Fork(ForkJoinRecord),
     /// A thread joined another.
     Joined(ForkJoinRecord),
+    /// The text of a `tracing` span that `span` events name.
+    SpanName {
+        /// The id `span` events use (never 0).
+        id: u64,
+        /// The span's name and fields, as `name{key=value ...}`.
+        name: String,
+    },
 }

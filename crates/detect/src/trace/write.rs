@@ -59,6 +59,7 @@ struct Flat {
     n: Option<u64>,
     all: Option<bool>,
     how: Option<&'static str>,
+    span: Option<u64>,
 }
 
 fn flat(e: &Event<u64>) -> Flat {
@@ -108,6 +109,7 @@ fn flat(e: &Event<u64>) -> Flat {
         }
         Event::Take { .. } | Event::Give { .. } | Event::Sleep { .. } | Event::Progress { .. } => {}
         Event::Missed { by, .. } => f.child = Some(by),
+        Event::Span { span } => f.span = Some(span),
     }
     f
 }
@@ -141,6 +143,7 @@ pub fn event(out: &mut String, thread: u64, e: &Event<u64>) {
     num(out, ",\"woken\":", f.woken);
     num(out, ",\"k\":", f.k);
     num(out, ",\"n\":", f.n);
+    num(out, ",\"span\":", f.span);
     if let Some(a) = f.all {
         out.push_str(if a { ",\"all\":true" } else { ",\"all\":false" });
     }
@@ -162,6 +165,9 @@ pub fn record(out: &mut String, r: &Record) {
             start_unix_ms,
             ..
         } => out.push_str(&header(program, *pid, *start_unix_ms)),
+        Record::SpanName { id, name } => {
+            let _ = writeln!(out, "{{\"span\":{id},\"name\":{}}}", json_str(name));
+        }
         Record::Thread { id, name } => {
             let _ = write!(out, "{{\"thread\":{id}");
             if let Some(n) = name {

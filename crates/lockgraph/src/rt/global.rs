@@ -83,7 +83,11 @@ pub(crate) fn register_thread(chosen: Option<u64>) -> Arc<Shared> {
     let id = ThreadId(chosen.unwrap_or_else(next_thread_id));
     let name = std::thread::current().name().map(Into::into);
     let shared = Arc::new(Shared {
-        thread: ThreadInfo { id, name },
+        thread: ThreadInfo {
+            span: None,
+            id,
+            name,
+        },
         pending: AtomicBool::new(false),
         tid: super::procs::current_tid(),
     });
@@ -160,7 +164,11 @@ impl Global {
                 .chain(self.past.iter().rev())
                 .find(|t| t.id == by)
                 .cloned()
-                .unwrap_or(ThreadInfo { id: by, name: None }),
+                .unwrap_or(ThreadInfo {
+                    span: None,
+                    id: by,
+                    name: None,
+                }),
         }
     }
 

@@ -811,6 +811,7 @@ pub(crate) fn fence(order: Order, site: Loc) {
 fn described(a: &Access<Tag>, stack: Option<lockgraph_detect::StackRef>) -> AccessReport {
     AccessReport {
         thread: ThreadInfo {
+            span: None,
             id: ThreadId(a.thread),
             name: a.tag.name.map(Into::into),
         },

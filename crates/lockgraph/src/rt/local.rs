@@ -99,6 +99,8 @@ pub(crate) struct Local {
     comp: Compress,
     /// Spawns and joins this thread made (its fork-join epoch).
     pub(crate) fork_join: u32,
+    /// The `tracing` spans this thread is in, innermost last: (id, text).
+    spans: Vec<(u64, Arc<str>)>,
 }
 
 /// A streak of failed acquisition attempts with no progress in between
@@ -129,7 +131,7 @@ const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { ended: false, streak: None, held: HeldStack::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), released: [(0, None); RELEASED], released_at: 0, comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 }, fork_join: 0 })
+        RefCell::new(Local { ended: false, streak: None, held: HeldStack::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), released: [(0, None); RELEASED], released_at: 0, comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 }, fork_join: 0, spans: Vec::new() })
     };
 }
 
@@ -321,11 +323,36 @@ impl Local {
 
     /// The thread, if it ever registered (without registering it now).
     pub(crate) fn thread_if_registered(&self) -> Option<ThreadInfo> {
-        self.shared.as_ref().map(|s| s.thread.clone())
+        let span = self.spans.last().map(|s| s.1.clone());
+        self.shared.as_ref().map(|s| ThreadInfo {
+            span,
+            ..s.thread.clone()
+        })
     }
 
+    /// The thread as findings describe it: id, name, the span it is in.
     pub(crate) fn thread(&mut self) -> ThreadInfo {
-        self.shared().thread.clone()
+        let span = self.spans.last().map(|s| s.1.clone());
+        ThreadInfo {
+            span,
+            ..self.shared().thread.clone()
+        }
+    }
+
+    /// The thread enters `tracing` span `id` (see `rt::span`).
+    pub(crate) fn span_enter(&mut self, id: u64, text: &Arc<str>) {
+        self.spans.push((id, text.clone()));
+        self.record(Event::Span { span: id });
+    }
+
+    /// The thread leaves span `id` (the innermost entry of it: spans may
+    /// be left out of order).
+    pub(crate) fn span_exit(&mut self, id: u64) {
+        if let Some(i) = self.spans.iter().rposition(|s| s.0 == id) {
+            self.spans.remove(i);
+        }
+        let now = self.spans.last().map_or(0, |s| s.0);
+        self.record(Event::Span { span: now });
     }
 
     /// Applies releases of our guards made on other threads.

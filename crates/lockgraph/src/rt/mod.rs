@@ -18,6 +18,7 @@
 //! - [`reporter`]: prints reports off the thread that found them.
 //! - [`react`]: what happens to a finding: panic, warn or nothing.
 //! - [`local`]: the per-thread state: held stack, chain cache, streak; a thread's end.
+//! - [`span`]: `tracing` spans: interned texts, the span each thread is in.
 //! - [`hb`]: happens-before: thread clocks, primitives' clocks, tracked locations' shadows, races.
 //! - [`wait`]: sliced blocking waits, where deadlocks and stalls are found.
 //! - [`heuristics`]: livelock streaks, blocking while holding.
@@ -38,6 +39,7 @@ pub(crate) mod procs;
 pub(crate) mod react;
 pub(crate) mod reporter;
 pub(crate) mod sink;
+pub(crate) mod span;
 pub(crate) mod stack;
 pub(crate) mod sync;
 pub(crate) mod wait;

@@ -342,6 +342,16 @@ pub(crate) fn ring_full() {
 }
 
 /// Writes a record that is not an event (a thread, an object) right away.
+/// The text of span `id`, written before any event names it.
+pub(crate) fn span_record(id: u64, text: &str) {
+    if let Some(sink) = SINK.get() {
+        sink.lock().put(&Record::SpanName {
+            id,
+            name: text.to_owned(),
+        });
+    }
+}
+
 pub(crate) fn thread_record(id: u64, name: Option<&str>) {
     if let Some(sink) = SINK.get() {
         sink.lock().put(&Record::Thread {

@@ -442,7 +442,29 @@ fn example(kind: EventKind) -> Vec<Event<u64>> {
             by: 4,
             site,
         }],
+        EventKind::Span => vec![Event::Span { span: 3 }, Event::Span { span: 0 }],
     }
+}
+
+#[test]
+fn a_span_record_round_trips_and_a_span_needs_its_id() {
+    let r = Record::SpanName {
+        id: 3,
+        name: "request{id=7 user=\"<b>\"}".to_owned(),
+    };
+    let mut text = write::header("p", 1, 0);
+    write::record(&mut text, &r);
+    let (records, err, _) = read_all(&text);
+    assert_eq!(err, Ok(()), "{text}");
+    assert_eq!(records.last(), Some(&r));
+    let mut text = write::header("p", 1, 0);
+    text.push_str("{\"ev\":\"span\",\"t\":1}\n");
+    let (_, err, _) = read_all(&text);
+    assert!(
+        err.as_ref()
+            .is_err_and(|e| e.contains("event \"span\" is missing \"span\"")),
+        "{err:?}"
+    );
 }
 
 #[test]
