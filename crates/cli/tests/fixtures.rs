@@ -679,3 +679,96 @@ fn the_stable_fingerprint_survives_moved_lines_and_a_baseline_may_name_it() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
 }
+
+/// A crate made at test time, as a user has it: lockgraph as a path
+/// dependency, two tests in one file sharing two locks. `fixed`: both
+/// take them in one order; else the second test takes them the other way.
+fn tiny_crate(dir: &Path, fixed: bool) {
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    let lockgraph = root().join("crates/lockgraph");
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"tiny-bank\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [dependencies]\nlockgraph = {{ path = {:?} }}\n\n[workspace]\n",
+            lockgraph.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        "//! A bank with two locks.\n\nuse std::sync::LazyLock;\n\nuse lockgraph::Mutex;\n\n\
+         /// The balances.\npub static ACCOUNTS: LazyLock<Mutex<u32>> = LazyLock::new(|| Mutex::named(\"accounts\", 0));\n\
+         /// What happened.\npub static AUDIT: LazyLock<Mutex<u32>> = LazyLock::new(|| Mutex::named(\"audit log\", 0));\n",
+    )
+    .unwrap();
+    let report = if fixed {
+        "let mut a = ACCOUNTS.lock();\n    let mut l = AUDIT.lock();"
+    } else {
+        "let mut l = AUDIT.lock();\n    let mut a = ACCOUNTS.lock();"
+    };
+    std::fs::write(
+        dir.join("tests/bank.rs"),
+        format!(
+            "use tiny_bank::{{ACCOUNTS, AUDIT}};\n\n#[test]\nfn transfer() {{\n    let mut a = ACCOUNTS.lock();\n    let mut l = AUDIT.lock();\n    *a += 1;\n    *l += 1;\n}}\n\n\
+             #[test]\nfn report() {{\n    {report}\n    *a += 1;\n    *l += 1;\n}}\n"
+        ),
+    )
+    .unwrap();
+    // The workspace's lock file: the same versions, none to fetch.
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+}
+
+#[test]
+fn check_on_a_crate_made_at_test_time_fails_on_the_split_inversion_and_passes_its_fix() {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tiny-crate");
+    let target = base.join("target");
+    let run = |name: &str, fixed: bool| {
+        let dir = base.join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        tiny_crate(&dir, fixed);
+        // One test thread: the two tests never overlap, so nothing hangs
+        // and only the order can tell.
+        Command::new(env!("CARGO_BIN_EXE_lockgraph"))
+            .args([
+                "check",
+                "--no-baseline",
+                "--",
+                "cargo",
+                "test",
+                "--offline",
+                "--quiet",
+                "--",
+                "--test-threads=1",
+            ])
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("run lockgraph check")
+    };
+    let out = run("buggy", false);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.starts_with("lock_order_cycle (error)"), "{stdout}");
+    assert!(
+        stdout.contains("Mutex \"accounts\"")
+            && stdout.contains("Mutex \"audit log\"")
+            && stdout.contains("tests/bank.rs"),
+        "{stdout}"
+    );
+    let fixed = run("fixed", true);
+    assert_eq!(
+        fixed.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&fixed.stdout),
+        text(&fixed.stderr)
+    );
+}
