@@ -132,6 +132,10 @@ pub struct Replay<'a> {
     races: races::Races,
     /// The texts of `tracing` spans, by id.
     spans: FxHashMap<u64, Arc<str>>,
+    /// Locks with no owner (a Python `Lock`): another thread may release
+    /// one its holder waits for, so that wait is judged as a stall, at
+    /// the end, not as a certain self-wait.
+    ownerless: FxHashSet<u64>,
 }
 
 /// A stable 64-bit hash of a class key, used as the class's node id.
@@ -165,6 +169,7 @@ impl Analyzer {
             process_exit: false,
             races: races::Races::default(),
             spans: FxHashMap::default(),
+            ownerless: FxHashSet::default(),
             leaked: Vec::new(),
             orphans: Orphans::new(),
             ended_with_permits: Vec::new(),
@@ -281,7 +286,11 @@ impl Replay<'_> {
                 kind,
                 name,
                 site,
+                ownerless,
             } => {
+                if ownerless {
+                    self.ownerless.insert(id);
+                }
                 let info = ObjectInfo {
                     id: ObjectId(id),
                     kind,
@@ -377,8 +386,19 @@ impl Replay<'_> {
     }
 
     /// Reports the deadlocks among `waiters` that threads `of` are part of.
+    ///
+    /// Threads in a wait-for cycle among locks are asked first: a thread
+    /// stuck only because it waits on one of them (a join of a deadlocked
+    /// thread) is part of that deadlock, not another one, as live (where the
+    /// cycle is confirmed first and its victim ends it).
     fn deadlock(&mut self, waiters: &[Waiter], live: &[ThreadId], of: &[ThreadId]) {
-        for &t in of {
+        let mut order: Vec<ThreadId> = of.to_vec();
+        order.sort_by_key(|t| crate::waitfor::find_cycle(waiters, *t).is_none());
+        let mut covered: FxHashSet<ThreadId> = FxHashSet::default();
+        for t in order {
+            if covered.contains(&t) {
+                continue;
+            }
             let found = self.with_analyses(|a, r| {
                 a.on_stuck(
                     &analysis::Blocked {
@@ -390,7 +410,12 @@ impl Replay<'_> {
                     t,
                 )
             });
-            if let Some((f, _)) = found {
+            if let Some((f, who)) = found {
+                let threads: Vec<ThreadId> = who.iter().map(|&i| waiters[i].thread.id).collect();
+                if threads.iter().any(|t| covered.contains(t)) {
+                    continue;
+                }
+                covered.extend(threads);
                 if !self.findings.iter().any(|x| x.fingerprint == f.fingerprint) {
                     self.findings.push(f);
                 }
@@ -775,7 +800,7 @@ impl Replay<'_> {
 
     /// A blocking acquisition: the self-wait check, then what it teaches the graphs.
     fn judge(&mut self, t: u64, o: u64, mode: Mode, site: Option<u64>) {
-        if self.thread(t).held.mode_of(o).is_some() {
+        if self.thread(t).held.mode_of(o).is_some() && !self.ownerless.contains(&o) {
             let raw: Vec<Held> = self.thread(t).held.entries().to_vec();
             let held: Vec<HeldLock> = self.held_locks(&raw);
             let thread = self.thread(t).info.clone();
@@ -964,6 +989,34 @@ impl Replay<'_> {
                         ),
                     }),
                 });
+            }
+        }
+        // A thread waiting for an ownerless lock it holds itself: another
+        // thread could have let it go, but at the end of the trace every
+        // other thread is blocked for good or gone, so none will.
+        let running = live
+            .iter()
+            .filter(|t| !waiters.iter().any(|w| w.thread.id == **t && !w.timed))
+            .count();
+        for w in &waiters {
+            let own = w.held.iter().any(|h| h.object == w.object);
+            if running > 0 || w.timed || !own || !self.ownerless.contains(&w.object.0) {
+                continue;
+            }
+            let info = self.object(w.object.0);
+            let req = Request {
+                thread: &w.thread,
+                object: &info,
+                mode: w.mode,
+                site: w.site.clone(),
+                stack: w.stack.clone(),
+            };
+            let mut found = Vec::new();
+            self.analyses.on_reacquire(&req, &w.held, &mut found);
+            for mut f in found {
+                f.notes.push("this lock has no owner, so another thread could have released it; none did: every other thread was blocked for good or had ended".to_owned());
+                self.reported.insert(w.thread.id.0);
+                self.findings.push(f);
             }
         }
         for (thread, o, s) in std::mem::take(&mut self.ended_with_permits) {

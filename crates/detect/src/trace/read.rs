@@ -283,6 +283,7 @@ struct Fields<'a> {
     object: Option<u64>,
     #[serde(borrow)]
     kind: Option<Cow<'a, str>>,
+    owned: Option<bool>,
     #[serde(borrow)]
     finding: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -682,6 +683,7 @@ fn parse(line: &[u8]) -> Result<Record, String> {
             kind,
             name: f.name.map(Cow::into_owned),
             site: need(f.site, "site")?,
+            ownerless: f.owned == Some(false),
         });
     }
     if let Some(id) = f.span {

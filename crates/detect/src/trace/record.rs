@@ -139,6 +139,10 @@ pub enum Record {
         name: Option<String>,
         /// Its creation site (a site id).
         site: u64,
+        /// No owner: any thread may release it (a Python `Lock`), so a
+        /// thread waiting for one it holds may still be let go
+        /// (`"owned": false`; absent means owned).
+        ownerless: bool,
     },
     /// Something thread `thread` did.
     Event {

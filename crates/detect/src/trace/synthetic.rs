@@ -190,6 +190,7 @@ impl Generator {
                     kind: ObjectKind::Mutex,
                     name: Some(format!("account-{id}")),
                     site: id,
+                    ownerless: false,
                 },
             );
         }

@@ -201,12 +201,17 @@ pub fn record(out: &mut String, r: &Record) {
             kind,
             name,
             site,
+            ownerless,
         } => {
             let _ = write!(out, "{{\"object\":{id},\"kind\":\"{}\"", kind_str(*kind));
             if let Some(n) = name {
                 let _ = write!(out, ",\"name\":{}", json_str(n));
             }
-            let _ = writeln!(out, ",\"site\":{site}}}");
+            let _ = write!(out, ",\"site\":{site}");
+            if *ownerless {
+                out.push_str(",\"owned\":false");
+            }
+            out.push_str("}\n");
         }
         Record::Event { thread, event: e } => event(out, *thread, e),
         Record::Finding { kind, fingerprint } => {

@@ -375,6 +375,7 @@ pub(crate) fn object_record(
             kind,
             name: name.map(str::to_owned),
             site,
+            ownerless: false,
         });
     }
 }

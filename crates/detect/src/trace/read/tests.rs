@@ -50,6 +50,7 @@ fn every_record_round_trips_through_the_writer() {
             kind: ObjectKind::RwLock,
             name: Some("cfg".into()),
             site: 3,
+            ownerless: false,
         },
         Record::Event {
             thread: 1,
@@ -127,6 +128,14 @@ fn every_record_round_trips_through_the_writer() {
             kind: ObjectKind::Atomic,
             name: None,
             site: 3,
+            ownerless: false,
+        },
+        Record::Object {
+            id: 11,
+            kind: ObjectKind::Mutex,
+            name: Some("py".into()),
+            site: 3,
+            ownerless: true,
         },
         Record::Access(AccessRecord {
             t: 2,

@@ -1,0 +1,160 @@
+"""lockgraph for Python's `threading`: records a program's locks, conditions, semaphores, events, barriers and threads to a lockgraph trace, which `lockgraph analyze` turns into findings.
+
+Run a program recorded::
+
+    python -m lockgraph_threading [-o TRACE] [--check] script.py [args]
+    python -m lockgraph_threading [-o TRACE] [--check] -m module [args]
+
+or a test session: ``pytest --lockgraph``. From code: ``install(path)``
+before the program creates its primitives.
+
+A program whose recorded threads are all stuck in recorded waits that
+nothing can end is ended after a grace period (``LOCKGRAPH_STALL_GRACE``,
+3 s by default) with the analyzer's report and exit status 1, instead of
+hanging.
+"""
+
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+from . import _shim, _trace
+
+__all__ = ["install", "uninstall", "trace_path", "analyze"]
+
+_state = {"trace": None, "watchdog": False, "ended": False}
+
+
+def _grace():
+    text = os.environ.get("LOCKGRAPH_STALL_GRACE", "3s").strip()
+    try:
+        if text.endswith("ms"):
+            return float(text[:-2]) / 1000
+        return float(text[:-1] if text.endswith("s") else text)
+    except ValueError:
+        return 3.0
+
+
+def trace_path():
+    """The trace being written, if recording."""
+    t = _state["trace"]
+    return t.path if t else None
+
+
+def _default_path(path):
+    """`path`, else `LOCKGRAPH_TRACE` (a file, or a directory ending in /),
+    else `lockgraph-<pid>.jsonl` in the working directory."""
+    if path is None:
+        path = os.environ.get("LOCKGRAPH_TRACE") or f"lockgraph-{os.getpid()}.jsonl"
+    if path.endswith(os.sep) or os.path.isdir(path):
+        os.makedirs(path, exist_ok=True)
+        path = os.path.join(path, f"python-{os.getpid()}-{int(time.time() * 1000)}.jsonl")
+    return os.path.abspath(path)
+
+
+def install(path=None, program=None, watchdog=True):
+    """Starts recording to `path` (see `_default_path`) and puts the recorded
+    primitives in `threading`. Primitives created before this are not
+    recorded. Returns the trace's path."""
+    if _state["trace"] is not None:
+        return _state["trace"].path
+    path = _default_path(path)
+    trace = _trace.Trace(path, program or os.path.basename(sys.argv[0] or "python"))
+    _state["trace"] = trace
+    _shim._rec = trace
+    _shim._tid()  # the installing thread (the main thread) is thread 1
+    for name, cls in _shim.PATCHED.items():
+        setattr(threading, name, cls)
+    atexit.register(_at_exit)
+    if watchdog:
+        _state["watchdog"] = True
+        import _thread
+
+        _thread.start_new_thread(_watch, (trace,))
+    return path
+
+
+def uninstall():
+    """Puts `threading`'s own primitives back and closes the trace."""
+    for name, cls in _shim.ORIGINAL.items():
+        setattr(threading, name, cls)
+    _at_exit()
+
+
+def _at_exit():
+    trace = _state["trace"]
+    if trace is None or _state["ended"]:
+        return
+    _state["ended"] = True
+    # The exiting thread ends (its leaks count), then the process.
+    t = getattr(_shim._tls, "id", None)
+    if t is not None:
+        trace.write({"ev": "exit", "t": t})
+    trace.write({"ev": "exit", "t": 0, "how": "process"})
+    trace.close()
+
+
+def analyze(path, *extra):
+    """Runs `lockgraph analyze` on `path`: (exit code, stdout, stderr), or
+    None when no `lockgraph` binary is found (`LOCKGRAPH_BIN`, then `PATH`)."""
+    binary = os.environ.get("LOCKGRAPH_BIN") or shutil.which("lockgraph")
+    if not binary:
+        return None
+    out = subprocess.run([binary, "analyze", *extra, path], capture_output=True, text=True)
+    return out.returncode, out.stdout, out.stderr
+
+
+def _stuck(now, grace):
+    """Whether every thread is in a recorded wait nothing but another
+    thread can end, the newest for at least `grace` seconds."""
+    threads = [t for t in threading.enumerate() if t.is_alive()]
+    ids = []
+    for th in threads:
+        if th is threading.main_thread():
+            ids.append(1)
+            continue
+        t = getattr(th, "_lg_id", None)
+        if t is None:
+            # A thread lockgraph did not start: it might end any wait.
+            return False
+        ids.append(t)
+    if not ids:
+        return False
+    newest = 0.0
+    for t in ids:
+        b = _shim.blocked.get(t)
+        if b is None or not b[1]:
+            return False
+        newest = max(newest, b[0])
+    return now - newest >= grace
+
+
+def _watch(trace):
+    # Nothing this thread does is the program's: it is internal for good.
+    _shim._tls.internal = 1
+    grace = _grace()
+    while not _state["ended"]:
+        time.sleep(0.1)
+        trace.flush()
+        if _stuck(time.monotonic(), grace) and _stuck(time.monotonic(), 0):
+            _report_hang(trace)
+
+
+def _report_hang(trace):
+    _state["ended"] = True
+    trace.close()
+    sys.stderr.write(
+        "lockgraph: every thread is blocked in a wait nothing can end; ending the program\n"
+    )
+    result = analyze(trace.path)
+    if result is None:
+        sys.stderr.write(f"lockgraph: the trace is {trace.path}: run `lockgraph analyze {trace.path}`\n")
+    else:
+        sys.stderr.write(result[1])
+        sys.stderr.write(result[2])
+    sys.stderr.flush()
+    os._exit(1)
