@@ -23,8 +23,9 @@ import threading
 import time
 
 from . import _shim, _trace
+from ._shim import Tracked
 
-__all__ = ["install", "uninstall", "trace_path", "analyze"]
+__all__ = ["install", "uninstall", "trace_path", "analyze", "Tracked"]
 
 _state = {"trace": None, "watchdog": False, "ended": False}
 

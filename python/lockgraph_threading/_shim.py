@@ -19,7 +19,7 @@ import re
 import threading
 import time
 
-from . import _trace
+from . import _hb, _trace
 
 _allocate_lock = _thread.allocate_lock
 _RawRLock = _thread.RLock
@@ -35,6 +35,7 @@ _OrigRLock = threading.RLock
 BrokenBarrierError = threading.BrokenBarrierError
 
 _tls = threading.local()
+_hb._tls = _tls
 _rec = None  # the open Trace, once installed
 
 # Threads started and not ended (ids), and what each blocked thread waits
@@ -80,7 +81,7 @@ def _ev(ev, t, **keys):
 
 _NAME = re.compile(
     r"^\s*(?:(?:with|async with)\s+)?([A-Za-z_][\w.]*)\s*(?::[^=]+)?=\s*(?:[\w.]+\.)?"
-    r"(?:Lock|RLock|Condition|Semaphore|BoundedSemaphore|Event|Barrier)\s*\("
+    r"(?:Lock|RLock|Condition|Semaphore|BoundedSemaphore|Event|Barrier|Tracked)\s*\("
 )
 
 
@@ -101,6 +102,29 @@ def _new(kind, **extra):
     return _rec.new_object(kind, _name_at(), _rec.site(3), **extra)
 
 
+def _held():
+    h = getattr(_tls, "held", None)
+    if h is None:
+        h = _tls.held = []
+    return h
+
+
+def _took(t, o, s, mode, published):
+    """Thread `t` now holds lock `o`: its held list, and what the lock's
+    releases published."""
+    _held().append([o, s, mode])
+    _hb.acquire(t, published)
+
+
+def _gave(t, o, published):
+    h = _held()
+    for i in range(len(h) - 1, -1, -1):
+        if h[i][0] == o:
+            del h[i]
+            break
+    _hb.release(t, published)
+
+
 def _block(t, untimed):
     blocked[t] = (time.monotonic(), untimed)
 
@@ -112,7 +136,7 @@ def _unblock(t):
 class Lock:
     """`threading.Lock`, recorded. No owner: any thread may release it."""
 
-    __slots__ = ("_inner", "_id", "__weakref__")
+    __slots__ = ("_inner", "_id", "_vc", "__weakref__")
 
     def __new__(cls):
         if _internal() or _rec is None:
@@ -121,6 +145,7 @@ class Lock:
 
     def __init__(self):
         self._inner = _allocate_lock()
+        self._vc = {}
         self._id = _new("mutex", owned=False)
 
     _MODE = "exclusive"
@@ -140,6 +165,7 @@ class Lock:
                 _rec.write_locked(
                     {"ev": "acquire" if untimed else "try", "t": t, "o": self._id, "s": s, "mode": self._MODE}
                 )
+                _took(t, self._id, s, self._MODE, self._vc)
                 return True
         if not blocking:
             _ev("try_fail", t, o=self._id, s=s, mode=self._MODE)
@@ -152,6 +178,8 @@ class Lock:
         finally:
             _unblock(t)
         _ev(("acquire" if untimed else "try") if ok else "try_fail", t, o=self._id, s=s, mode=self._MODE)
+        if ok:
+            _took(t, self._id, s, self._MODE, self._vc)
         return ok
 
     __enter__ = acquire
@@ -162,6 +190,7 @@ class Lock:
         # Let go under the trace's lock: no other thread can write its
         # acquisition before this release.
         t = _tid()
+        _gave(t, self._id, self._vc)
         with _rec.lock:
             self._inner.release()
             _rec.write_locked({"ev": "release", "t": t, "o": self._id})
@@ -204,6 +233,7 @@ class RLock(Lock):
 
     def __init__(self):
         self._inner = _RawRLock()
+        self._vc = {}
         self._id = _new("reentrant_mutex")
 
     _MODE = "reentrant"
@@ -212,6 +242,7 @@ class RLock(Lock):
         if _internal() or not self._inner._is_owned():
             return self._inner.release()
         t = _tid()
+        _gave(t, self._id, self._vc)
         with _rec.lock:
             self._inner.release()
             _rec.write_locked({"ev": "release", "t": t, "o": self._id})
@@ -278,6 +309,9 @@ class Condition:
         # The lock is let go under the trace's own lock, so no other thread
         # can write its acquisition of it before these lines. An RLock held
         # n times is let go n times, and taken back n times.
+        published = getattr(self._lock, "_vc", None)
+        if published is not None:
+            _hb.release(t, published)
         with _rec.lock:
             with _INTERNAL:
                 saved = self._lock._release_save()
@@ -300,6 +334,8 @@ class Condition:
             _unblock(t)
             with _INTERNAL:
                 self._lock._acquire_restore(saved)
+            if published is not None:
+                _hb.acquire(t, published)
             if not gotit:
                 try:
                     self._waiters.remove(waiter)
@@ -353,6 +389,7 @@ class _Waits:
     def _setup(self, kind):
         self._cond = _OrigCondition(_allocate_lock())
         self._waiting = 0
+        self._vc = {}
         self._id = _new(kind)
 
     def _wait_until(self, ready, timeout, t, s):
@@ -394,6 +431,7 @@ class Semaphore(_Waits):
             if ok:
                 self._value -= 1
                 _ev("take", t, o=self._id, s=s)
+                _hb.acquire(t, self._vc)
             return ok
 
     __enter__ = acquire
@@ -404,6 +442,7 @@ class Semaphore(_Waits):
         t, s = _tid(), _rec.site()
         with self._cond:
             self._over(n)
+            _hb.release(t, self._vc)
             self._value += n
             for _ in range(n):
                 _ev("give", t, o=self._id, s=s)
@@ -451,6 +490,7 @@ class Event(_Waits):
         t, s = _tid(), _rec.site()
         with self._cond:
             self._flag = True
+            _hb.release(t, self._vc)
             _ev("signal", t, o=self._id, s=s, how="set", woken=self._waiting)
             self._cond.notify_all()
 
@@ -464,9 +504,12 @@ class Event(_Waits):
         t, s = _tid(), _rec.site()
         with self._cond:
             if self._flag:
+                _hb.acquire(t, self._vc)
                 return True
             ok = self._wait_until(lambda: self._flag, timeout, t, s)
             _ev("unblock", t, o=self._id, s=s, how="ok" if ok else "timeout")
+            if ok:
+                _hb.acquire(t, self._vc)
             return ok
 
 
@@ -515,6 +558,7 @@ class Barrier(_Waits):
                 raise BrokenBarrierError
             index = self._count
             self._count += 1
+            _hb.release(t, self._vc)
             if self._count == self._parties:
                 _ev("signal", t, o=self._id, s=s, how="arrive", woken=self._waiting)
                 try:
@@ -526,12 +570,14 @@ class Barrier(_Waits):
                 self._count = 0
                 self._generation += 1
                 self._cond.notify_all()
+                _hb.acquire(t, self._vc)
                 return index
             _ev("signal", t, o=self._id, s=s, how="arrive", woken=0)
             gen = self._generation
             ok = self._wait_until(lambda: self._generation != gen or self._broken, timeout, t, s)
             if self._generation != gen:
                 _ev("unblock", t, o=self._id, s=s, how="ok")
+                _hb.acquire(t, self._vc)
                 return index
             self._count -= 1
             if not ok:
@@ -571,13 +617,16 @@ class Thread(_OrigThread):
         self._lg_id = child
         _rec.thread_record(child, self.name)
         _ev("spawn", t, child=child, s=s)
+        initial = _hb.fork(t)
         run = self.run
 
         def recorded_run():
             _tls.id = child
+            _hb.start(child, initial)
             try:
                 run()
             finally:
+                _hb.end(child)
                 _ev("exit", child)
                 live.discard(child)
 
@@ -603,6 +652,8 @@ class Thread(_OrigThread):
                 super().join(timeout)
         finally:
             _unblock(t)
+        if not self.is_alive():
+            _hb.joined(t, child)
 
 
 class Timer(Thread):
@@ -639,3 +690,55 @@ PATCHED = {
     "Timer": Timer,
 }
 ORIGINAL = {name: getattr(threading, name) for name in PATCHED}
+
+
+class Tracked:
+    """A value whose reads and writes are recorded, so that `lockgraph
+    analyze` finds data races and atomicity violations on it: `get()`,
+    `set(v)`, or the `value` property. Its name is taken from the creating
+    line (`hits = Tracked(0)`), or given. Values are shown with `repr`."""
+
+    def __init__(self, value=None, name=None):
+        if _rec is None:
+            raise RuntimeError("lockgraph_threading is not recording: call install() first")
+        _hb.on = True
+        self._value = value
+        self._n = 0
+        self._id = _rec.new_object("tracked", name or _name_at(2), _rec.site(2))
+
+    def _access(self, kind, value):
+        t, s = _tid(), _rec.site(3)
+        with _rec.lock:
+            n = self._n
+            self._n += 1
+            if kind == "w":
+                self._value = value
+            shown = repr(self._value)
+            record = {
+                "t": t,
+                "o": self._id,
+                "n": n,
+                "k": kind,
+                "slot": t,
+                "vc": _hb.delta(t),
+                "s": s,
+                "v": shown if len(shown) <= 80 else shown[:77] + "...",
+            }
+            held = _held()
+            if held:
+                record["held"] = [list(h) for h in held]
+            _rec.write_locked({"access": record})
+            return self._value
+
+    def get(self):
+        """Reads the value (recorded)."""
+        return self._access("r", None)
+
+    def set(self, value):
+        """Writes the value (recorded)."""
+        self._access("w", value)
+
+    value = property(get, set)
+
+    def __repr__(self):
+        return f"Tracked({self._value!r})"

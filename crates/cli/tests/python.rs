@@ -272,3 +272,32 @@ fn pytest_lockgraph_fails_a_session_whose_tests_invert_an_order_and_honours_a_ba
     let (code, out) = pytest(&twins.join("inversion"), &cwd);
     assert_eq!(code, Some(0), "the baseline accepts it:\n{out}");
 }
+
+#[test]
+fn a_shared_counter_without_a_lock_is_a_data_race() {
+    let r = run("race_counter");
+    assert!(
+        errors(&r).iter().all(|k| *k == "data_race") && !errors(&r).is_empty(),
+        "{:?}\n{}",
+        r.found,
+        r.output
+    );
+    assert!(r.output.contains("Tracked \"hits\""), "{}", r.output);
+}
+
+#[test]
+fn twin_a_counter_under_one_lock_is_silent() {
+    assert_silent("race_twin_locked");
+}
+
+#[test]
+fn check_then_act_in_two_critical_sections_is_an_atomicity_violation() {
+    let r = run("check_then_act");
+    assert_eq!(errors(&r), ["atomicity_violation"], "{}", r.output);
+    assert!(r.output.contains("one critical section"), "{}", r.output);
+}
+
+#[test]
+fn twin_check_and_act_in_one_critical_section_is_silent() {
+    assert_silent("check_then_act_twin");
+}
