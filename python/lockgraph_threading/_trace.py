@@ -18,6 +18,27 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _SKIP = (_HERE, os.path.dirname(os.path.abspath(__import__("threading").__file__)) + os.sep + "threading.py")
 
 
+def _value(v):
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if type(v) is int:
+        return str(v)
+    if type(v) is str and v.isidentifier():
+        # Event words (`acquire`, `exclusive`, `timed`): nothing to escape.
+        return '"' + v + '"'
+    return json.dumps(v, separators=(",", ":"))
+
+
+def _line(record):
+    """One record as its line: flat records by hand (the common case, with
+    no escaping to do), anything else through `json`."""
+    return "{" + ",".join('"' + k + '":' + _value(v) for k, v in record.items()) + "}\n"
+
+
 class Trace:
     """One open trace file, and the ids it has handed out."""
 
@@ -48,8 +69,7 @@ class Trace:
     # -- writing ---------------------------------------------------------
 
     def _write_now(self, record):
-        self._f.write(json.dumps(record, separators=(",", ":")))
-        self._f.write("\n")
+        self._f.write(_line(record))
 
     def write(self, record):
         """Writes one record (a dict), in the order of calls across threads."""
