@@ -772,3 +772,19 @@ fn check_on_a_crate_made_at_test_time_fails_on_the_split_inversion_and_passes_it
         text(&fixed.stderr)
     );
 }
+
+#[test]
+fn traces_recorded_by_the_python_shim_are_analyzed_like_any_other() {
+    for (stem, kind) in [
+        ("inversion_no_hang", "lock_order_cycle (error)"),
+        ("notify_before_wait", "missed_notification (error)"),
+        ("race_counter", "data_race (error)"),
+    ] {
+        let trace = format!("fixtures/python/{stem}.jsonl");
+        let out = lockgraph(&["analyze", "--no-baseline", "--no-snippets", &trace]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.starts_with(kind), "{stem}: {stdout}");
+        check(&[&trace], &root().join(format!("fixtures/expected/python/{stem}")));
+    }
+}
