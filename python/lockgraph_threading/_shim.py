@@ -146,7 +146,7 @@ class Lock:
     def __init__(self):
         self._inner = _allocate_lock()
         self._vc = {}
-        self._id = _new("mutex", owned=False)
+        self._id = _new("mutex", owned=False, api="Lock")
 
     _MODE = "exclusive"
 
@@ -234,7 +234,7 @@ class RLock(Lock):
     def __init__(self):
         self._inner = _RawRLock()
         self._vc = {}
-        self._id = _new("reentrant_mutex")
+        self._id = _new("reentrant_mutex", api="RLock")
 
     _MODE = "reentrant"
 
@@ -278,7 +278,7 @@ class Condition:
         self.acquire = lock.acquire
         self.release = lock.release
         self._waiters = collections.deque()
-        self._id = _new("condvar")
+        self._id = _new("condvar", api="Condition")
 
     def __enter__(self):
         return self._lock.__enter__()
@@ -390,7 +390,7 @@ class _Waits:
         self._cond = _OrigCondition(_allocate_lock())
         self._waiting = 0
         self._vc = {}
-        self._id = _new(kind)
+        self._id = _new(kind, api=type(self).__name__)
 
     def _wait_until(self, ready, timeout, t, s):
         """Waits under `self._cond` until `ready()`; whether it became so."""
@@ -704,7 +704,7 @@ class Tracked:
         _hb.on = True
         self._value = value
         self._n = 0
-        self._id = _rec.new_object("tracked", name or _name_at(2), _rec.site(2))
+        self._id = _rec.new_object("tracked", name or _name_at(2), _rec.site(2), api="Tracked")
 
     def _access(self, kind, value):
         t, s = _tid(), _rec.site(3)

@@ -785,6 +785,9 @@ fn traces_recorded_by_the_python_shim_are_analyzed_like_any_other() {
         assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
         let stdout = text(&out.stdout);
         assert!(stdout.starts_with(kind), "{stem}: {stdout}");
-        check(&[&trace], &root().join(format!("fixtures/expected/python/{stem}")));
+        check(
+            &[&trace],
+            &root().join(format!("fixtures/expected/python/{stem}")),
+        );
     }
 }

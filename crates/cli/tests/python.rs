@@ -91,6 +91,11 @@ fn assert_silent(name: &str) {
 fn a_lock_taken_again_by_its_holder_hangs_and_ends_with_a_self_deadlock_report() {
     let r = run("relock_lock");
     assert_eq!(errors(&r), ["self_deadlock"], "{}", r.output);
+    assert!(
+        r.output.contains("threading.RLock"),
+        "the fix names Python's API:\n{}",
+        r.output
+    );
     assert_eq!(r.code, Some(1), "{}", r.output);
     assert!(
         r.output.contains("every thread is blocked"),
@@ -125,7 +130,7 @@ fn two_threads_taking_two_locks_in_opposite_orders_at_once_is_one_deadlock() {
     );
     assert_eq!(r.code, Some(1), "{}", r.output);
     assert!(
-        r.output.contains("thread \"transfer\"") && r.output.contains("Mutex \"audit\""),
+        r.output.contains("thread \"transfer\"") && r.output.contains("Lock \"audit\""),
         "{}",
         r.output
     );
@@ -147,7 +152,7 @@ fn an_inversion_that_did_not_hang_is_a_lock_order_cycle() {
     );
     assert_eq!(r.code, Some(1), "{}", r.output);
     assert!(
-        r.output.contains("Mutex \"config\"") && r.output.contains("Mutex \"cache\""),
+        r.output.contains("Lock \"config\"") && r.output.contains("Lock \"cache\""),
         "names from the creating lines:\n{}",
         r.output
     );
@@ -173,6 +178,11 @@ fn twin_polite_back_off_in_one_order_is_silent() {
 fn a_notify_before_the_wait_is_a_missed_notification() {
     let r = run("notify_before_wait");
     assert_eq!(errors(&r), ["missed_notification"], "{}", r.output);
+    assert!(
+        r.output.contains("Condition \"ready\"") && r.output.contains("Condition.wait_for"),
+        "Python's names and Python's fix:\n{}",
+        r.output
+    );
     assert_eq!(r.code, Some(1), "{}", r.output);
 }
 

@@ -265,6 +265,7 @@ mod tests {
 
     fn object(id: u64, kind: ObjectKind) -> ObjectInfo {
         ObjectInfo {
+            api: None,
             id: ObjectId(id),
             kind,
             name: None,

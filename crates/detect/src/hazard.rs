@@ -177,6 +177,7 @@ mod tests {
     }
     fn obj(id: u64, kind: ObjectKind, name: &str) -> ObjectInfo {
         ObjectInfo {
+            api: None,
             id: ObjectId(id),
             kind,
             name: Some(name.into()),

@@ -160,6 +160,7 @@ mod tests {
     }
     fn info(id: ObjectId) -> ObjectInfo {
         ObjectInfo {
+            api: None,
             id,
             kind: ObjectKind::Mutex,
             name: Some(["", "A", "B", "C"][id.0 as usize % 4].into()),

@@ -176,6 +176,11 @@ pub struct ObjectInfo {
     pub name: Option<Arc<str>>,
     /// Where it was created.
     pub site: Site,
+    /// What the program's own API calls this kind of object, when that is
+    /// not lockgraph's Rust name: `Lock`, `RLock`, `Condition` for a trace
+    /// recorded from Python. Labels use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<Arc<str>>,
 }
 
 impl ObjectInfo {
@@ -183,9 +188,10 @@ impl ObjectInfo {
     /// so a name is data and never a terminal escape or a line break), or
     /// the kind and id.
     pub fn label(&self) -> String {
+        let kind = self.api.as_deref().unwrap_or(self.kind.as_str());
         match &self.name {
-            Some(n) => format!("{} {:?}", self.kind.as_str(), n),
-            None => format!("{} #{}", self.kind.as_str(), self.id.0),
+            Some(n) => format!("{kind} {n:?}"),
+            None => format!("{kind} #{}", self.id.0),
         }
     }
 

@@ -219,6 +219,7 @@ impl Replay<'_> {
             let t = id & !THREAD_OBJECTS;
             let ts = self.threads.get(&t);
             return ObjectInfo {
+                api: None,
                 id: ObjectId(id),
                 kind: ObjectKind::Thread,
                 name: ts.and_then(|ts| ts.info.name.clone()),
@@ -229,6 +230,7 @@ impl Replay<'_> {
             .get(&id)
             .cloned()
             .unwrap_or_else(|| ObjectInfo {
+                api: None,
                 id: ObjectId(id),
                 kind: ObjectKind::Mutex,
                 name: None,
@@ -287,11 +289,13 @@ impl Replay<'_> {
                 name,
                 site,
                 ownerless,
+                api,
             } => {
                 if ownerless {
                     self.ownerless.insert(id);
                 }
                 let info = ObjectInfo {
+                    api: api.map(|a| Arc::from(a.as_str())),
                     id: ObjectId(id),
                     kind,
                     name: name.map(|n| Arc::from(n.as_str())),
@@ -874,6 +878,7 @@ impl Replay<'_> {
         // (two accounts) stays at the instance level: classes cannot order it.
         let target_class = class_id(&target.class_key());
         let class_info = |info: &ObjectInfo, id: u64| ObjectInfo {
+            api: None,
             id: ObjectId(id),
             ..info.clone()
         };
@@ -1068,11 +1073,58 @@ impl Replay<'_> {
             .cloned()
             .collect();
         let findings = std::mem::take(&mut self.findings);
-        for f in findings {
+        for mut f in findings {
             if deadlocks.iter().any(|d| f.realized_by(d)) {
                 continue;
             }
+            in_the_programs_words(&mut f);
             self.analyzer.add(f);
+        }
+    }
+}
+
+/// Fixes that name Rust APIs, and what a Python program would write
+/// instead (`lockgraph_threading`'s objects carry `api` names).
+const PYTHON_FIXES: [(&str, &str); 8] = [
+    ("or use a ReentrantMutex", "or make it a `threading.RLock`"),
+    (
+        "wait on a condvar with that lock as its mutex",
+        "wait on a `threading.Condition` built on that lock",
+    ),
+    (
+        "wait with a predicate on shared state (`wait_while`), set under the condvar's mutex before notifying; or hold the mutex before starting the notifier",
+        "wait with `Condition.wait_for(predicate)` on shared state set under the condition's lock before `notify()`",
+    ),
+    (
+        "release on every path out of the thread (an RAII guard or permit does it, early returns and `?` included); do not `mem::forget` guards",
+        "release on every path out of the thread: `with lock:` does it, early returns and exceptions included",
+    ),
+    (
+        "guard every access with one lock, make the location atomic, or publish it with a Release store and read it after an Acquire load of the same flag",
+        "guard every access with one lock (`with lock:` around each read and write)",
+    ),
+    (
+        "hold one lock across the read and the write, or make the location atomic and update it with `fetch_update` or a `compare_exchange` loop",
+        "hold one lock across the read and the write (one `with lock:` around both)",
+    ),
+    ("(hold one guard across both)", "(one `with` block around both)"),
+    (
+        "use read_recursive for the nested read, or pass the guard you already hold down to the callee",
+        "pass the lock you already hold down to the callee",
+    ),
+];
+
+/// A finding about objects the program names in its own API (a Python
+/// trace) gets its fixes in that API's words.
+fn in_the_programs_words(f: &mut Finding) {
+    if !f.objects.iter().any(|o| o.api.is_some()) {
+        return;
+    }
+    for note in &mut f.notes {
+        for (rust, python) in PYTHON_FIXES {
+            if note.contains(rust) {
+                *note = note.replace(rust, python);
+            }
         }
     }
 }

@@ -140,6 +140,7 @@ pub fn join_self(thread: &ThreadInfo, site: Site, stack: Option<StackRef>) -> Fi
     let mut cast = Cast::default();
     let t = cast.thread(thread);
     let object = ObjectInfo {
+        api: None,
         id: crate::model::thread_object(thread.id),
         kind: crate::model::ObjectKind::Thread,
         name: thread.name.clone(),

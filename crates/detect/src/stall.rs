@@ -474,6 +474,7 @@ mod tests {
             _ => ObjectKind::Thread,
         };
         ObjectInfo {
+            api: None,
             id,
             kind,
             name: Some(format!("o{}", id.0).into()),

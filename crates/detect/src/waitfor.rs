@@ -307,6 +307,7 @@ mod tests {
             waiter(2, 1, Mode::Exclusive, &[(2, Mode::Exclusive)]),
         ];
         let info = |id: ObjectId| ObjectInfo {
+            api: None,
             id,
             kind: crate::model::ObjectKind::Mutex,
             name: Some(format!("L{}", id.0).into()),

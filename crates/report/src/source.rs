@@ -137,6 +137,7 @@ mod tests {
     fn finding(file: &str, lines: [u32; 3]) -> Finding {
         let site = |l| Site::new(file.to_owned(), l, 9);
         let object = |id: u64, l| ObjectInfo {
+            api: None,
             id: ObjectId(id),
             kind: ObjectKind::Mutex,
             name: None,

@@ -15,6 +15,7 @@ fn graph_and_cycle() -> Document {
     let mut g = LockOrderGraph::new();
     for (id, name) in [(1, HOSTILE), (2, "plain"), (3, "unrelated")] {
         g.ensure_object(ObjectId(id), || ObjectInfo {
+            api: None,
             id: ObjectId(id),
             kind: ObjectKind::Mutex,
             name: Some(name.into()),

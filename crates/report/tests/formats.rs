@@ -15,6 +15,7 @@ fn small_document() -> Document {
         name: Some("main".into()),
     };
     let object = ObjectInfo {
+        api: None,
         id: ObjectId(3),
         kind: ObjectKind::Mutex,
         name: Some("table".into()),

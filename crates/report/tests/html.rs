@@ -17,6 +17,7 @@ fn document() -> Document {
     let mut g = LockOrderGraph::new();
     for (id, name) in [(1, HOSTILE), (2, "ledger"), (3, "audit")] {
         g.ensure_object(ObjectId(id), || ObjectInfo {
+            api: None,
             id: ObjectId(id),
             kind: ObjectKind::Mutex,
             name: Some(name.into()),

@@ -31,6 +31,7 @@ fn cycle() -> Document {
     let mut g = LockOrderGraph::new();
     for (id, name) in [(1, HOSTILE), (2, "b\u{0}\u{7f}")] {
         g.ensure_object(ObjectId(id), || ObjectInfo {
+            api: None,
             id: ObjectId(id),
             kind: ObjectKind::Mutex,
             name: Some(name.into()),

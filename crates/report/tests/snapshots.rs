@@ -12,6 +12,7 @@ use lockgraph_detect::{
 
 fn object(id: u64, name: &str, kind: ObjectKind) -> ObjectInfo {
     ObjectInfo {
+        api: None,
         id: ObjectId(id),
         kind,
         name: Some(name.into()),

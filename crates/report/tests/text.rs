@@ -10,6 +10,7 @@ use lockgraph_report::text::{render, render_styled, Style};
 fn cycle(file: &str, thread_name: &str) -> Finding {
     let site = |line| Site::new(file.to_owned(), line, 9);
     let obj = |id, name: &str| ObjectInfo {
+        api: None,
         id: ObjectId(id),
         kind: ObjectKind::Mutex,
         name: Some(name.into()),

@@ -15,6 +15,7 @@ impl World {
         let mut g = LockOrderGraph::new();
         for i in 0..n_locks {
             g.ensure_object(ObjectId(i), || ObjectInfo {
+                api: None,
                 id: ObjectId(i),
                 kind: ObjectKind::Mutex,
                 name: Some(format!("L{i}").into()),

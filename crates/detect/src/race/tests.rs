@@ -206,6 +206,7 @@ fn report(thread: u64, kind: AccessKind, line: u32) -> AccessReport {
 #[test]
 fn findings_name_the_accesses_and_fingerprints_ignore_who_came_first() {
     let loc = ObjectInfo {
+        api: None,
         id: crate::ObjectId(7),
         kind: ObjectKind::Tracked,
         name: Some("counter".into()),

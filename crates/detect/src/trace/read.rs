@@ -285,6 +285,8 @@ struct Fields<'a> {
     kind: Option<Cow<'a, str>>,
     owned: Option<bool>,
     #[serde(borrow)]
+    api: Option<Cow<'a, str>>,
+    #[serde(borrow)]
     finding: Option<Cow<'a, str>>,
     #[serde(borrow)]
     fingerprint: Option<Cow<'a, str>>,
@@ -684,6 +686,7 @@ fn parse(line: &[u8]) -> Result<Record, String> {
             name: f.name.map(Cow::into_owned),
             site: need(f.site, "site")?,
             ownerless: f.owned == Some(false),
+            api: f.api.map(Cow::into_owned),
         });
     }
     if let Some(id) = f.span {

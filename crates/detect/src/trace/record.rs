@@ -143,6 +143,9 @@ pub enum Record {
         /// thread waiting for one it holds may still be let go
         /// (`"owned": false`; absent means owned).
         ownerless: bool,
+        /// What the program's own API calls this kind (`Lock` from
+        /// Python), for labels.
+        api: Option<String>,
     },
     /// Something thread `thread` did.
     Event {

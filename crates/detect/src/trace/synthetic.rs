@@ -191,6 +191,7 @@ impl Generator {
                     name: Some(format!("account-{id}")),
                     site: id,
                     ownerless: false,
+                    api: None,
                 },
             );
         }

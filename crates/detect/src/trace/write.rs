@@ -202,6 +202,7 @@ pub fn record(out: &mut String, r: &Record) {
             name,
             site,
             ownerless,
+            api,
         } => {
             let _ = write!(out, "{{\"object\":{id},\"kind\":\"{}\"", kind_str(*kind));
             if let Some(n) = name {
@@ -210,6 +211,9 @@ pub fn record(out: &mut String, r: &Record) {
             let _ = write!(out, ",\"site\":{site}");
             if *ownerless {
                 out.push_str(",\"owned\":false");
+            }
+            if let Some(a) = api {
+                let _ = write!(out, ",\"api\":{}", json_str(a));
             }
             out.push_str("}\n");
         }

@@ -194,6 +194,7 @@ impl Global {
             .cloned()
             .or_else(|| self.analyses.order.object(id).cloned())
             .unwrap_or_else(|| ObjectInfo {
+                api: None,
                 id,
                 kind: lockgraph_detect::ObjectKind::Mutex,
                 name: None,

@@ -64,6 +64,7 @@ pub(crate) fn spinning(meta: &Meta) {
             .cloned()
             .or_else(|| g.analyses.order.object(o).cloned())
             .unwrap_or_else(|| ObjectInfo {
+                api: None,
                 id: o,
                 kind: lockgraph_detect::ObjectKind::Mutex,
                 name: None,

@@ -632,6 +632,7 @@ pub(crate) fn joining(child: u64, is_self: bool, site: Loc) {
 /// A join of thread `child` (not the current one) starts: blocking while holding?
 pub(crate) fn join_blocking(child: u64, name: Option<&'static str>, spawned: Loc, site: Loc) {
     let info = || ObjectInfo {
+        api: None,
         id: lockgraph_detect::model::thread_object(lockgraph_detect::ThreadId(child)),
         kind: lockgraph_detect::ObjectKind::Thread,
         name: name.map(Into::into),

@@ -109,6 +109,7 @@ pub(crate) fn describe(
     name: Option<&'static str>,
 ) -> ObjectInfo {
     ObjectInfo {
+        api: None,
         id: ObjectId(id),
         kind,
         name: name.map(Into::into),

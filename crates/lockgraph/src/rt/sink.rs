@@ -376,6 +376,7 @@ pub(crate) fn object_record(
             name: name.map(str::to_owned),
             site,
             ownerless: false,
+            api: None,
         });
     }
 }

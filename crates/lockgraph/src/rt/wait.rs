@@ -242,6 +242,7 @@ pub(crate) fn join_wait(
         victim: true,
     };
     let info = || ObjectInfo {
+        api: None,
         id: object,
         kind: lockgraph_detect::ObjectKind::Thread,
         name: name.map(Into::into),

@@ -51,6 +51,7 @@ fn every_record_round_trips_through_the_writer() {
             name: Some("cfg".into()),
             site: 3,
             ownerless: false,
+            api: None,
         },
         Record::Event {
             thread: 1,
@@ -129,6 +130,7 @@ fn every_record_round_trips_through_the_writer() {
             name: None,
             site: 3,
             ownerless: false,
+            api: None,
         },
         Record::Object {
             id: 11,
@@ -136,6 +138,7 @@ fn every_record_round_trips_through_the_writer() {
             name: Some("py".into()),
             site: 3,
             ownerless: true,
+            api: Some("Lock".into()),
         },
         Record::Access(AccessRecord {
             t: 2,
