@@ -61,8 +61,18 @@ def install(path=None, program=None, watchdog=True):
     """Starts recording to `path` (see `_default_path`) and puts the recorded
     primitives in `threading`. Primitives created before this are not
     recorded. Returns the trace's path."""
-    if _state["trace"] is not None:
-        return _state["trace"].path
+    current = _state["trace"]
+    if current is not None:
+        if path is None or os.path.abspath(path) == current.path:
+            return current.path
+        # Switched on by the environment at start-up, and now asked for
+        # another file (`-o`): the first one holds nothing yet; it goes.
+        _state["trace"] = None
+        current.close()
+        try:
+            os.remove(current.path)
+        except OSError:
+            pass
     path = _default_path(path)
     trace = _trace.Trace(path, program or os.path.basename(sys.argv[0] or "python"))
     _state["trace"] = trace
@@ -70,8 +80,10 @@ def install(path=None, program=None, watchdog=True):
     _shim._tid()  # the installing thread (the main thread) is thread 1
     for name, cls in _shim.PATCHED.items():
         setattr(threading, name, cls)
-    atexit.register(_at_exit)
-    if watchdog:
+    if not _state.get("registered"):
+        _state["registered"] = True
+        atexit.register(_at_exit)
+    if watchdog and not _state["watchdog"]:
         _state["watchdog"] = True
         import _thread
 
@@ -134,12 +146,15 @@ def _stuck(now, grace):
     return now - newest >= grace
 
 
-def _watch(trace):
+def _watch(_first):
     # Nothing this thread does is the program's: it is internal for good.
     _shim._tls.internal = 1
     grace = _grace()
     while not _state["ended"]:
         time.sleep(0.1)
+        trace = _state["trace"]
+        if trace is None:
+            continue
         trace.flush()
         if _stuck(time.monotonic(), grace) and _stuck(time.monotonic(), 0):
             _report_hang(trace)

@@ -311,3 +311,76 @@ fn check_then_act_in_two_critical_sections_is_an_atomicity_violation() {
 fn twin_check_and_act_in_one_critical_section_is_silent() {
     assert_silent("check_then_act_twin");
 }
+
+#[test]
+fn pip_install_gives_the_recorder_the_pytest_plugin_and_recording_by_the_environment() {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-venv");
+    let _ = std::fs::remove_dir_all(&base);
+    let venv = base.join("venv");
+    let ok = |c: &mut Command, what: &str| {
+        let out = c.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            out.status.success(),
+            "{what}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(
+        Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        "python3 -m venv",
+    );
+    let python = venv.join("bin/python");
+    ok(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+            .arg(root().join("python"))
+            .arg("pytest"),
+        "pip install ./python pytest",
+    );
+    // LOCKGRAPH_TRACE alone: a plain `python script.py` records itself.
+    let traces = base.join("traces/");
+    let out = Command::new(&python)
+        .arg(root().join("python/twins/inversion_no_hang.py"))
+        .env("LOCKGRAPH_TRACE", &traces)
+        .env_remove("PYTHONPATH")
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = Command::new(env!("CARGO_BIN_EXE_lockgraph"))
+        .args(["analyze", "--no-baseline"])
+        .arg(&traces)
+        .output()
+        .expect("analyze");
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert_eq!(report.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("lock_order_cycle (error)"), "{text}");
+    // The plugin is found by its entry point: no `-p`.
+    let twins = root().join("python/pytest_twins");
+    let out = Command::new(&python)
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--lockgraph",
+        ])
+        .arg(twins.join("inversion"))
+        .current_dir(&base)
+        .env("LOCKGRAPH_BIN", env!("CARGO_BIN_EXE_lockgraph"))
+        .env_remove("PYTHONPATH")
+        .output()
+        .expect("pytest runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("lock_order_cycle (error)"), "{text}");
+}
