@@ -2,6 +2,7 @@
 
 Run: `python3 bench_cost.py` (from python/). Prints both figures.
 """
+import json
 import os
 import sys
 import tempfile
@@ -36,7 +37,19 @@ def recorded_body():
 recorded_ns = min(timeit.repeat(recorded_body, number=N, repeat=5)) / N * 1e9
 lockgraph_threading.uninstall()
 size = os.path.getsize(path)
+lines = events = 0
 with open(path, encoding="utf-8") as f:
-    events = sum(1 for line in f if line.startswith('{"ev"'))
+    for line in f:
+        if not line.startswith('{"ev"'):
+            continue
+        lines += 1
+        if line.startswith('{"ev":"repeat"'):
+            r = json.loads(line)
+            events += r["k"] * r["n"]
+        else:
+            events += 1
 print(f"plain `with lock:` {plain_ns:.0f} ns; recorded {recorded_ns:.0f} ns ({recorded_ns / plain_ns:.1f}x)")
-print(f"trace: {events} events, {size} bytes, {size / max(events, 1):.1f} bytes per event")
+print(
+    f"trace: {events} events in {lines} lines (repeated blocks compressed), {size} bytes: "
+    f"{size / max(events, 1):.4f} bytes per event, {size / max(lines, 1):.1f} per line"
+)

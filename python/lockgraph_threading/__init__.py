@@ -111,10 +111,27 @@ def _at_exit():
     trace.close()
 
 
+def _binary():
+    """The `lockgraph` binary: `LOCKGRAPH_BIN`, then the one a wheel built
+    with `LOCKGRAPH_BINARY` bundles, then `PATH`."""
+    given = os.environ.get("LOCKGRAPH_BIN")
+    if given:
+        return given
+    bundled = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin", "lockgraph")
+    if os.path.isfile(bundled):
+        if not os.access(bundled, os.X_OK):
+            try:
+                os.chmod(bundled, 0o755)
+            except OSError:
+                pass
+        return bundled
+    return shutil.which("lockgraph")
+
+
 def analyze(path, *extra):
     """Runs `lockgraph analyze` on `path`: (exit code, stdout, stderr), or
-    None when no `lockgraph` binary is found (`LOCKGRAPH_BIN`, then `PATH`)."""
-    binary = os.environ.get("LOCKGRAPH_BIN") or shutil.which("lockgraph")
+    None when no `lockgraph` binary is found (see `_binary`)."""
+    binary = _binary()
     if not binary:
         return None
     out = subprocess.run([binary, "analyze", *extra, path], capture_output=True, text=True)

@@ -18,6 +18,25 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _SKIP = (_HERE, os.path.dirname(os.path.abspath(__import__("threading").__file__)) + os.sep + "threading.py")
 
 
+# Lock events, the ones a repeated block may hold, and the longest block.
+# Not `try_fail`: the replay counts failed attempts toward a livelock, and
+# a Python trace has no live livelock record to fall back on.
+_LOCK_EVENTS = frozenset(("acquire", "release", "try"))
+_MAX_BLOCK = 8
+
+
+def _balanced(block):
+    """Whether a block of (line, event, object) starts and ends with the
+    thread holding the same locks."""
+    count = {}
+    for _line_text, ev, o in block:
+        if ev in ("acquire", "try"):
+            count[o] = count.get(o, 0) + 1
+        elif ev == "release":
+            count[o] = count.get(o, 0) - 1
+    return not any(count.values())
+
+
 def _value(v):
     if v is True:
         return "true"
@@ -56,6 +75,12 @@ class Trace:
         self._next_thread = 1
         self._threads = {}
         self._closed = False
+        self._run_t = None
+        self._recent = []
+        self._block = None
+        self._k = 0
+        self._at = 0
+        self._repeats = 0
         self._write_now(
             {
                 "lockgraph_trace": 1,
@@ -69,7 +94,66 @@ class Trace:
     # -- writing ---------------------------------------------------------
 
     def _write_now(self, record):
+        ev = record.get("ev")
+        t = record.get("t")
+        if ev in _LOCK_EVENTS:
+            self._lock_line(t, ev, record.get("o"), _line(record))
+            return
+        self._end_run()
         self._f.write(_line(record))
+
+    # -- repeated blocks ---------------------------------------------------
+    #
+    # As the Rust recorder does: when a thread repeats a block of lock
+    # events that starts and ends with it holding the same locks (a loop
+    # taking and releasing locks), the copies after the second are one
+    # `repeat` line ("the previous k events happened n more times").
+    # Only while no other thread writes in between: the file keeps the
+    # real order across threads.
+
+    def _lock_line(self, t, ev, o, line):
+        if self._run_t != t:
+            self._end_run()
+            self._run_t = t
+        if self._block is not None:
+            if line == self._block[self._at]:
+                self._at += 1
+                if self._at == len(self._block):
+                    self._repeats += 1
+                    self._at = 0
+                return
+            self._end_run()
+            self._run_t = t
+        self._f.write(line)
+        self._recent.append((line, ev, o))
+        if len(self._recent) > 2 * _MAX_BLOCK:
+            del self._recent[0]
+        for k in range(1, _MAX_BLOCK + 1):
+            if len(self._recent) < 2 * k:
+                break
+            tail = self._recent[-k:]
+            if [x[0] for x in self._recent[-2 * k : -k]] == [x[0] for x in tail] and _balanced(tail):
+                self._block = [x[0] for x in tail]
+                self._k = k
+                self._at = 0
+                self._repeats = 0
+                break
+
+    def _end_run(self):
+        """Writes what a run of repeats counted, and the part of a block
+        that began to repeat but did not finish."""
+        if self._block is not None:
+            if self._repeats:
+                self._f.write(
+                    '{"ev":"repeat","t":%d,"k":%d,"n":%d}\n' % (self._run_t, self._k, self._repeats)
+                )
+            for line in self._block[: self._at]:
+                self._f.write(line)
+        self._block = None
+        self._at = 0
+        self._repeats = 0
+        self._recent = []
+        self._run_t = None
 
     def write(self, record):
         """Writes one record (a dict), in the order of calls across threads."""
@@ -85,11 +169,13 @@ class Trace:
     def flush(self):
         with self._lock:
             if not self._closed:
+                self._end_run()
                 self._f.flush()
 
     def close(self):
         with self._lock:
             if not self._closed:
+                self._end_run()
                 self._f.flush()
                 self._f.close()
                 self._closed = True

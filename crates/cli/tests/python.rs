@@ -313,7 +313,8 @@ fn twin_check_and_act_in_one_critical_section_is_silent() {
 }
 
 #[test]
-fn pip_install_gives_the_recorder_the_pytest_plugin_and_recording_by_the_environment() {
+fn one_pip_install_gives_the_recorder_the_analyzer_the_pytest_plugin_and_recording_by_the_environment(
+) {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-venv");
     let _ = std::fs::remove_dir_all(&base);
     let venv = base.join("venv");
@@ -331,12 +332,36 @@ fn pip_install_gives_the_recorder_the_pytest_plugin_and_recording_by_the_environ
         "python3 -m venv",
     );
     let python = venv.join("bin/python");
+    // The wheel bundles the analyzer (LOCKGRAPH_BINARY, hatch_build.py):
+    // nothing below names a binary.
     ok(
         Command::new(&python)
             .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
             .arg(root().join("python"))
-            .arg("pytest"),
+            .arg("pytest")
+            .env("LOCKGRAPH_BINARY", env!("CARGO_BIN_EXE_lockgraph")),
         "pip install ./python pytest",
+    );
+    let no_binary_path = format!("{}:/usr/bin:/bin", venv.join("bin").display());
+    let out = Command::new(&python)
+        .args(["-m", "lockgraph_threading", "--check"])
+        .arg(root().join("python/twins/inversion_no_hang.py"))
+        .current_dir(&base)
+        .env_remove("LOCKGRAPH_BIN")
+        .env_remove("PYTHONPATH")
+        .env("PATH", &no_binary_path)
+        .output()
+        .expect("python -m lockgraph_threading runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with("lock_order_cycle (error)"),
+        "the bundled analyzer ran:\n{text}"
     );
     // LOCKGRAPH_TRACE alone: a plain `python script.py` records itself.
     let traces = base.join("traces/");
@@ -372,8 +397,9 @@ fn pip_install_gives_the_recorder_the_pytest_plugin_and_recording_by_the_environ
         ])
         .arg(twins.join("inversion"))
         .current_dir(&base)
-        .env("LOCKGRAPH_BIN", env!("CARGO_BIN_EXE_lockgraph"))
+        .env_remove("LOCKGRAPH_BIN")
         .env_remove("PYTHONPATH")
+        .env("PATH", &no_binary_path)
         .output()
         .expect("pytest runs");
     let text = format!(
@@ -383,4 +409,27 @@ fn pip_install_gives_the_recorder_the_pytest_plugin_and_recording_by_the_environ
     );
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("lock_order_cycle (error)"), "{text}");
+}
+
+#[test]
+fn repeated_blocks_are_one_line_and_lose_no_finding() {
+    let r = run("loop_inversion");
+    assert_eq!(
+        r.found,
+        [("lock_order_cycle".to_owned(), "error".to_owned())],
+        "{}",
+        r.output
+    );
+    let trace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-twins/loop_inversion.jsonl");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let repeats = text
+        .lines()
+        .filter(|l| l.starts_with("{\"ev\":\"repeat\""))
+        .count();
+    assert!(repeats >= 2, "each loop is a repeat:\n{text}");
+    assert!(
+        text.len() < 10_000,
+        "80 000 lock events in {} bytes: not compressed",
+        text.len()
+    );
 }
