@@ -433,3 +433,37 @@ fn repeated_blocks_are_one_line_and_lose_no_finding() {
         text.len()
     );
 }
+
+#[test]
+fn twin_an_aborted_barrier_breaks_its_waits_and_is_silent() {
+    assert_silent("barrier_abort_ok");
+}
+
+#[test]
+fn a_module_run_with_dash_m_is_recorded_too() {
+    let twins = root().join("python/twins");
+    let trace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-twins/module.jsonl");
+    let out = Command::new("python3")
+        .args(["-m", "lockgraph_threading", "-o"])
+        .arg(&trace)
+        .args(["--check", "-m", "pkg"])
+        .current_dir(&twins)
+        .env(
+            "PYTHONPATH",
+            format!("{}:{}", root().join("python").display(), twins.display()),
+        )
+        .env("LOCKGRAPH_BIN", env!("CARGO_BIN_EXE_lockgraph"))
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with("lock_order_cycle (error)") && text.contains("Lock \"first\""),
+        "{text}"
+    );
+}

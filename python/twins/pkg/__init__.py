@@ -1,0 +1,1 @@
+"""A package run with `-m`: the runner records modules too."""
