@@ -169,8 +169,20 @@ class Trace:
     def flush(self):
         with self._lock:
             if not self._closed:
-                self._end_run()
+                self._count_out()
                 self._f.flush()
+
+    def _count_out(self):
+        """Writes the repeats counted so far, so that a flush loses none,
+        and goes on counting if the run is between two copies."""
+        if self._block is None:
+            return
+        if self._at:
+            self._end_run()
+            return
+        if self._repeats:
+            self._f.write('{"ev":"repeat","t":%d,"k":%d,"n":%d}\n' % (self._run_t, self._k, self._repeats))
+            self._repeats = 0
 
     def close(self):
         with self._lock:

@@ -427,8 +427,10 @@ fn repeated_blocks_are_one_line_and_lose_no_finding() {
         .filter(|l| l.starts_with("{\"ev\":\"repeat\""))
         .count();
     assert!(repeats >= 2, "each loop is a repeat:\n{text}");
+    // Uncompressed, 80 000 lock events take about 3.3 MB; each flush
+    // (every 100 ms) may add one repeat line.
     assert!(
-        text.len() < 10_000,
+        text.len() < 40_000,
         "80 000 lock events in {} bytes: not compressed",
         text.len()
     );
