@@ -136,7 +136,9 @@ fn first_write(meta: &Meta, mode: Mode) -> bool {
 /// What the slow path learned before acquiring.
 struct Plan {
     /// A self-wait, and whether it is certain to hang (not just a hazard).
-    self_wait: Option<(Finding, bool)>,
+    /// Boxed: a plan is moved out of the thread-local on every first-seen
+    /// chain, and a `Finding` inline made that a copy of hundreds of bytes.
+    self_wait: Option<Box<(Finding, bool)>>,
     cycles: Vec<Finding>,
     chain: u64,
 }
@@ -148,7 +150,8 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
         ops.lock();
         return;
     };
-    if let Some((f, certain)) = plan.self_wait {
+    if let Some(found) = plan.self_wait {
+        let (f, certain) = *found;
         if let Some(message) = react::handle(f, certain) {
             panic!("{message}");
         }
@@ -236,7 +239,7 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
         };
         let mut out = Vec::with_capacity(1);
         GLOBAL.lock().analyses.on_reacquire(&req, &held, &mut out);
-        out.pop().map(|f| (f, certain))
+        out.pop().map(|f| Box::new((f, certain)))
     } else {
         None
     };
