@@ -138,29 +138,55 @@ def analyze(path, *extra):
     return out.returncode, out.stdout, out.stderr
 
 
+def _cpu_ticks(native_id):
+    """The CPU time the kernel counted for a thread of this process, in
+    clock ticks; None where it cannot say (not Linux, thread gone)."""
+    try:
+        with open(f"/proc/self/task/{native_id}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+# Threads outside recorded waits: native id -> (CPU ticks, since when they
+# used no more than a tick or two).
+_asleep = {}
+
+
 def _stuck(now, grace):
-    """Whether every thread is in a recorded wait nothing but another
-    thread can end, the newest for at least `grace` seconds."""
-    threads = [t for t in threading.enumerate() if t.is_alive()]
-    ids = []
-    for th in threads:
-        if th is threading.main_thread():
-            ids.append(1)
+    """None while some thread may still end the stall. Else the blocked
+    threads' waits, and the names of the threads outside recorded waits
+    that used no CPU for the grace period (asleep: a heartbeat, a sleeping
+    watchdog), which the report names, as the Rust runtime does."""
+    waits = []
+    others = []
+    for th in threading.enumerate():
+        if not th.is_alive():
             continue
-        t = getattr(th, "_lg_id", None)
-        if t is None:
-            # A thread lockgraph did not start: it might end any wait.
-            return False
-        ids.append(t)
-    if not ids:
-        return False
-    newest = 0.0
-    for t in ids:
-        b = _shim.blocked.get(t)
-        if b is None or not b[1]:
-            return False
-        newest = max(newest, b[0])
-    return now - newest >= grace
+        t = 1 if th is threading.main_thread() else getattr(th, "_lg_id", None)
+        b = _shim.blocked.get(t) if t is not None else None
+        if b is None:
+            others.append(th)
+        elif not b[1]:
+            return None  # a timed wait ends by itself
+        else:
+            waits.append(b)
+    if not waits or now - max(b[0] for b in waits) < grace:
+        return None
+    idle = []
+    for th in others:
+        ticks = _cpu_ticks(th.native_id) if th.native_id is not None else None
+        if ticks is None:
+            return None  # running or unknown: it might end any wait
+        base = _asleep.get(th.native_id)
+        if base is None or ticks - base[0] > 2:
+            _asleep[th.native_id] = (ticks, now)
+            return None
+        if now - base[1] < grace:
+            return None
+        idle.append(th.name)
+    return [b[2] for b in waits], idle
 
 
 def _watch(_first):
@@ -173,16 +199,23 @@ def _watch(_first):
         if trace is None:
             continue
         trace.flush()
-        if _stuck(time.monotonic(), grace) and _stuck(time.monotonic(), 0):
-            _report_hang(trace)
+        found = _stuck(time.monotonic(), grace)
+        if found is not None:
+            _report_hang(trace, *found)
 
 
-def _report_hang(trace):
+def _report_hang(trace, waits, idle):
     _state["ended"] = True
+    if idle:
+        # The end of the trace alone would count the sleeping threads as
+        # able to end the waits: the waits go in as a confirmed stall.
+        trace.write({"deadlock": [dict(w, held=[list(h) for h in w["held"]]) for w in waits]})
     trace.close()
-    sys.stderr.write(
-        "lockgraph: every thread is blocked in a wait nothing can end; ending the program\n"
-    )
+    sys.stderr.write("lockgraph: every thread is blocked in a wait nothing can end; ending the program\n")
+    if idle:
+        sys.stderr.write(
+            f"lockgraph: not counted, asleep for the whole grace period ({_grace():g} s): {', '.join(idle)}\n"
+        )
     result = analyze(trace.path)
     if result is None:
         sys.stderr.write(f"lockgraph: the trace is {trace.path}: run `lockgraph analyze {trace.path}`\n")

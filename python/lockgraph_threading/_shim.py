@@ -125,8 +125,19 @@ def _gave(t, o, published):
     _hb.release(t, published)
 
 
-def _block(t, untimed):
-    blocked[t] = (time.monotonic(), untimed)
+# The object id a join waits on: 2^62 + the joined thread (the trace format's).
+_THREAD_OBJECTS = 1 << 62
+
+
+def _block(t, untimed, o, s, on="lock", by=None, mode="exclusive"):
+    """Thread `t` starts a wait on `o`: since when, whether only another
+    thread can end it, and what the watchdog writes if it reports it."""
+    wait = {"t": t, "o": o, "s": s or 0, "mode": mode, "held": _held()}
+    if on != "lock":
+        wait["on"] = on
+    if by is not None:
+        wait["by"] = by
+    blocked[t] = (time.monotonic(), untimed, wait)
 
 
 def _unblock(t):
@@ -172,7 +183,7 @@ class Lock:
             return False
         if untimed:
             _ev("wait", t, o=self._id, s=s, mode=self._MODE)
-        _block(t, untimed)
+        _block(t, untimed, self._id, s, mode=self._MODE)
         try:
             ok = inner.acquire(True, timeout)
         finally:
@@ -319,7 +330,7 @@ class Condition:
             for _ in range(depth):
                 _rec.write_locked({"ev": "release", "t": t, "o": m})
             _rec.write_locked(dict({"ev": "cv_wait", "t": t, "o": self._id, "mutex": m, "s": s}, **how))
-        _block(t, timeout is None)
+        _block(t, timeout is None, self._id, s, on="anyone")
         gotit = False
         try:
             if timeout is None:
@@ -395,7 +406,7 @@ class _Waits:
     def _wait_until(self, ready, timeout, t, s):
         """Waits under `self._cond` until `ready()`; whether it became so."""
         _ev("block", t, o=self._id, s=s, how="wait" if timeout is None else "timed")
-        _block(t, timeout is None)
+        _block(t, timeout is None, self._id, s, on="anyone")
         self._waiting += 1
         try:
             with _INTERNAL:
@@ -646,7 +657,7 @@ class Thread(_OrigThread):
         t, s = _tid(), _rec.site()
         if timeout is None:
             _ev("join", t, child=child, s=s)
-        _block(t, timeout is None)
+        _block(t, timeout is None, _THREAD_OBJECTS + child, s, on="thread", by=child)
         try:
             with _INTERNAL:
                 super().join(timeout)

@@ -30,8 +30,10 @@ fn run(name: &str) -> Run {
     let trace = dir.join(format!("{name}.jsonl"));
     let _ = std::fs::remove_file(&trace);
     let start = Instant::now();
-    let out = Command::new("python3")
-        .args(["-m", "lockgraph_threading", "-o"])
+    // `timeout`: a recorder bug that lets a twin hang fails its test
+    // instead of hanging the suite.
+    let out = Command::new("timeout")
+        .args(["60", "python3", "-m", "lockgraph_threading", "-o"])
         .arg(&trace)
         .args(["--check", &format!("twins/{name}.py")])
         .current_dir(&python)
@@ -468,4 +470,26 @@ fn a_module_run_with_dash_m_is_recorded_too() {
         text.starts_with("lock_order_cycle (error)") && text.contains("Lock \"first\""),
         "{text}"
     );
+}
+
+#[test]
+fn a_hang_beside_a_sleeping_heartbeat_thread_still_ends_with_the_report() {
+    let r = run("hang_beside_a_heartbeat");
+    assert_eq!(errors(&r), ["deadlock"], "{}", r.output);
+    assert_eq!(r.code, Some(1), "{}", r.output);
+    assert!(
+        r.output.contains("asleep for the whole grace period") && r.output.contains("heartbeat"),
+        "the report names the thread it did not count:\n{}",
+        r.output
+    );
+    assert!(
+        r.elapsed < Duration::from_secs(20),
+        "bounded: {:?}",
+        r.elapsed
+    );
+}
+
+#[test]
+fn twin_a_worker_that_computes_past_the_grace_period_is_no_hang() {
+    assert_silent("busy_worker_is_no_hang");
 }
