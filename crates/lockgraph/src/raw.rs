@@ -61,11 +61,14 @@ const UNKNOWN: Loc = Location::caller();
 macro_rules! instrumented_raw_mutex {
     ($(#[$doc:meta])* $name:ident, $pl_mutex:ty, $pl_raw:ty, $pl_new:path) => {
         $(#[$doc])*
+        // `repr(C)`, the lock word last: next to the data lock_api puts
+        // after it, and away from the metadata's hot fields (see `Meta`).
+        #[repr(C)]
         pub struct $name {
+            meta: Meta,
             // A whole parking_lot mutex (not just its raw lock) so that a
             // Condvar can wait on it with parking_lot's own guard type.
             inner: $pl_mutex,
-            meta: Meta,
         }
 
         impl std::fmt::Debug for $name {
@@ -297,10 +300,12 @@ where
 }
 
 /// An instrumented raw reader-writer lock: parking_lot's, plus the object's metadata.
+// `repr(C)`, the lock word last: see the mutexes.
+#[repr(C)]
 pub struct RawRwLock {
-    inner: parking_lot::RawRwLock,
     meta: Meta,
     gate: WriterGate,
+    inner: parking_lot::RawRwLock,
 }
 
 impl std::fmt::Debug for RawRwLock {

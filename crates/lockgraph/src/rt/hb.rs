@@ -562,9 +562,9 @@ fn tag(t: &HbThread, site: Loc, value: Option<Value>) -> Tag {
         for (slot, h) in held.iter_mut().zip(l.held.entries().iter()) {
             *slot = Some((
                 h.object,
-                h.extra.kind,
-                h.extra.created,
-                h.extra.name,
+                h.extra.desc.kind,
+                h.extra.desc.created,
+                h.extra.desc.name,
                 h.extra.site,
                 h.mode,
             ));

@@ -67,11 +67,22 @@ pub(crate) enum Then {
 #[inline(always)]
 pub(crate) fn acquire<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: Then) {
     if config::enabled() {
-        acquire_on(meta, mode, site, ops, then);
+        if then != Then::Push || !acquire_steady(meta, mode, site, ops) {
+            acquire_on(meta, mode, site, ops, then);
+        }
         hb::acquired(meta, mode, site);
     } else {
         ops.lock()
     }
+}
+
+/// The steady path: an uncontended acquisition with nothing new to learn
+/// (see [`Local::steady_acquire`]). `false` if it took nothing and the
+/// full path must run. Kept apart and small: no frame for the slow path's
+/// state, no copies of it.
+#[inline]
+fn acquire_steady<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) -> bool {
+    local::with(|l| l.steady_acquire(meta, mode, site, || ops.try_now())).unwrap_or(false)
 }
 
 /// [`acquire`] with detection on.
@@ -97,14 +108,16 @@ fn acquire_on<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: The
         // Nothing new to learn, the lock is just busy: wait without the slow path.
         Some(Fast::Busy(chain)) => {
             let id = meta.id();
-            local::with(|l| {
-                l.record(Event::Wait {
-                    object: id,
-                    mode,
-                    site: at(site),
-                })
-            });
-            block(meta, mode, site, ops, true);
+            if !spin_for(ops) {
+                local::with(|l| {
+                    l.record(Event::Wait {
+                        object: id,
+                        mode,
+                        site: at(site),
+                    })
+                });
+                block(meta, mode, site, ops, true);
+            }
             local::with(|l| {
                 l.push_acquired(meta, id, chain, mode, site);
             });
@@ -157,7 +170,7 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
         }
     }
     let mut cycles = plan.cycles;
-    if !ops.try_now() {
+    if !ops.try_now() && !spin_for(ops) {
         let id = meta.id();
         local::with(|l| {
             l.record(Event::Wait {
@@ -316,6 +329,32 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     }
 }
 
+/// Spins for a busy lock as parking_lot's own `lock` does before it
+/// parks: a few rounds of growing CPU back-off, then a few yields, taking
+/// the lock the moment it comes free. Whether it did. Most contended
+/// acquisitions end here, with no timed wait (whose deadline and timed
+/// park read the clock) and no wait recorded: a wait this short is no
+/// blocking the analyses could judge.
+#[inline]
+fn spin_for<L: LockOps>(ops: &L) -> bool {
+    for round in 1..=SPINS {
+        if round <= 3 {
+            for _ in 0..(1u32 << round) {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
+        }
+        if ops.try_now() {
+            return true;
+        }
+    }
+    false
+}
+
+/// Rounds of [`spin_for`]: parking_lot's `SpinWait` count.
+const SPINS: u32 = 10;
+
 /// Waits for the lock in slices (see [`wait_sliced`]); `victim` if a
 /// confirmed deadlock may end the wait with a panic.
 fn block<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, victim: bool) {
@@ -463,7 +502,7 @@ pub(crate) fn release(meta: &Meta) {
     };
     let found = local::with(|l| {
         let found = l.remove(id);
-        l.record(Event::Release { object: id });
+        l.record_with(|| Event::Release { object: id });
         found
     });
     match found {

@@ -14,7 +14,7 @@ use lockgraph_detect::state::{self, HeldStack};
 use lockgraph_detect::{Event, HeldLock, Mode, ObjectId, ObjectKind, Site, ThreadInfo};
 
 use super::global::{self, Shared, GLOBAL};
-use super::meta::{describe, Meta};
+use super::meta::{describe, Desc, Meta};
 use super::sink::{self, LiveEvent};
 
 pub(crate) type Loc = &'static Location<'static>;
@@ -25,11 +25,10 @@ pub(crate) type Loc = &'static Location<'static>;
 /// it dangle.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry {
-    pub(crate) kind: ObjectKind,
     /// Where it was acquired.
     pub(crate) site: Loc,
-    pub(crate) created: Loc,
-    pub(crate) name: Option<&'static str>,
+    /// Kind, creation site and name, interned: one word to store.
+    pub(crate) desc: &'static Desc,
     /// Something was acquired under this lock, so it has a graph node.
     pub(crate) in_graph: bool,
 }
@@ -38,10 +37,8 @@ impl Entry {
     /// The entry of an acquisition of `meta` at `site`.
     pub(crate) fn of(meta: &Meta, site: Loc) -> Self {
         Entry {
-            kind: meta.kind(),
             site,
-            created: meta.created,
-            name: meta.name,
+            desc: meta.desc(),
             in_graph: false,
         }
     }
@@ -61,7 +58,8 @@ pub(crate) fn to_detect(h: &Held) -> HeldLock {
 
 /// A held lock described.
 pub(crate) fn info(h: &Held) -> lockgraph_detect::ObjectInfo {
-    describe(h.object, h.extra.kind, h.extra.created, h.extra.name)
+    let d = h.extra.desc;
+    describe(h.object, d.kind, d.created, d.name)
 }
 
 const CACHE_SLOTS: usize = 4096;
@@ -89,12 +87,14 @@ pub(crate) struct Local {
     rec_off: bool,
     /// Scratch space for the slow path's list of held locks.
     pub(crate) scratch: Vec<HeldLock>,
-    /// The latest releases: (lock, where it had been acquired), newest at
-    /// `released_at`. lock_api takes a lock back for a guard that still
-    /// exists (`MutexGuard::unlocked`) without the caller's site; this
-    /// names the guard's own acquisition site instead of lock_api's source.
+    /// Recent releases: (lock, where it had been acquired), in the slot
+    /// of the lock's id modulo [`RELEASED`]. lock_api takes a lock back
+    /// for a guard that still exists (`MutexGuard::unlocked`) without the
+    /// caller's site; this names the guard's own acquisition site instead
+    /// of lock_api's source. Slotted by id rather than a ring: a release
+    /// stores two words and no index (stores before the unlock's atomic
+    /// make it wait), and a lock released again overwrites its own slot.
     released: [(u64, Option<Loc>); RELEASED],
-    released_at: usize,
     /// Run-length compression of recorded events.
     comp: Compress,
     /// Spawns and joins this thread made (its fork-join epoch).
@@ -131,7 +131,7 @@ const PUBLISH_EVERY: u64 = 1024;
 
 thread_local! {
     static LOCAL: RefCell<Local> = const {
-        RefCell::new(Local { ended: false, streak: None, held: HeldStack::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), released: [(0, None); RELEASED], released_at: 0, comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 }, fork_join: 0, spans: Vec::new() })
+        RefCell::new(Local { ended: false, streak: None, held: HeldStack::new(), permits: Vec::new(), cache: Vec::new(), shared: None, stacked_pairs: None, rec: None, rec_off: false, scratch: Vec::new(), released: [(0, None); RELEASED], comp: Compress { depth: 0, base: 0, cur: Vec::new(), prev: Vec::new(), matching: false, at: 0, pending: 0 }, fork_join: 0, spans: Vec::new() })
     };
 }
 
@@ -155,6 +155,16 @@ impl Local {
     pub(crate) fn record(&mut self, e: LiveEvent) {
         if !self.rec_off {
             self.record_on(e);
+        }
+    }
+
+    /// [`Local::record`] for the hot path: the event is built only when
+    /// recording, so a thread that does not record stores nothing for it
+    /// (every store before a lock's atomic makes that atomic wait longer).
+    #[inline(always)]
+    pub(crate) fn record_with(&mut self, e: impl FnOnce() -> LiveEvent) {
+        if !self.rec_off {
+            self.record_on(e());
         }
     }
 
@@ -391,6 +401,52 @@ impl Local {
             .known_chain(id, mode, |chain| self.cache_contains(chain))
     }
 
+    /// The steady path of a blocking acquisition of `meta` in `mode`: the
+    /// thread is registered with no released guard to claim and no failure
+    /// streak, the object has its id, it is not an rwlock's first write,
+    /// and the chain is known; then `try_now` takes the lock and it is
+    /// pushed and recorded. `false` if any of that does not hold: nothing
+    /// was taken or changed, and the full path decides.
+    #[inline(always)]
+    pub(crate) fn steady_acquire(
+        &mut self,
+        meta: &Meta,
+        mode: Mode,
+        site: Loc,
+        try_now: impl FnOnce() -> bool,
+    ) -> bool {
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        if shared.pending.load(Ordering::Relaxed) || self.streak.is_some() {
+            return false;
+        }
+        let (Some(id), Some(desc)) = (meta.id_if_assigned(), meta.desc_if_made()) else {
+            return false;
+        };
+        if mode == Mode::Exclusive && meta.kind() == ObjectKind::RwLock && !meta.written() {
+            return false;
+        }
+        let Some(chain) = self.known_chain(id, mode) else {
+            return false;
+        };
+        if !try_now() {
+            return false;
+        }
+        let entry = Entry {
+            site,
+            desc,
+            in_graph: false,
+        };
+        self.held.push_with_chain(id, mode, chain, entry);
+        self.record_with(|| Event::Acquire {
+            object: id,
+            mode,
+            site: sink::at(site),
+        });
+        true
+    }
+
     /// The chain hash with `id` pushed, without consulting the cache.
     pub(crate) fn next_chain(&self, id: u64, mode: Mode) -> u64 {
         self.held.next_chain(id, mode)
@@ -469,17 +525,16 @@ impl Local {
     #[inline]
     pub(crate) fn remove(&mut self, id: u64) -> Option<(bool, Mode)> {
         let h = self.held.remove(id)?;
-        self.released_at = (self.released_at + 1) % RELEASED;
-        self.released[self.released_at] = (id, Some(h.extra.site));
+        self.released[id as usize % RELEASED] = (id, Some(h.extra.site));
         Some((h.extra.in_graph, h.mode))
     }
 
     /// Where lock `id` had been acquired, if this thread released it lately.
     pub(crate) fn released_site(&self, id: u64) -> Option<Loc> {
-        (0..RELEASED)
-            .map(|k| self.released[(self.released_at + RELEASED - k) % RELEASED])
-            .find(|&(o, _)| o == id)
-            .and_then(|(_, site)| site)
+        match self.released[id as usize % RELEASED] {
+            (o, site) if o == id => site,
+            _ => None,
+        }
     }
 
     /// Changes the mode of the most recent entry for `id` (upgrade, downgrade).
@@ -569,7 +624,7 @@ impl Local {
         {
             let mut g = GLOBAL.lock();
             for h in &leaked {
-                if h.extra.kind != ObjectKind::Semaphore {
+                if h.extra.desc.kind != ObjectKind::Semaphore {
                     if g.leaked.len() >= 1024 {
                         g.leaked.remove(0);
                     }
@@ -583,7 +638,7 @@ impl Local {
                     lockgraph_detect::hazard::Leak::ThreadEnded,
                     &mut out,
                 );
-                found.extend(out.into_iter().map(|f| (h.object, h.extra.kind, f)));
+                found.extend(out.into_iter().map(|f| (h.object, h.extra.desc.kind, f)));
             }
         }
         for (object, kind, f) in found {
