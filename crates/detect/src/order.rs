@@ -19,9 +19,12 @@
 //!   writer is silent (see `LockOrderGraph::cycle_verdict`).
 //!
 //! The graph may therefore contain silent cycles, which is why it is a plain
-//! [`StableGraph`] with a reachability search per new fact rather than
-//! petgraph's `Acyclic`, which refuses any cycle. The search only runs when
-//! the runtime learns something new (a first-seen edge, a new thread on an
+//! [`StableGraph`] rather than petgraph's `Acyclic`, which refuses any
+//! cycle. It keeps its own incremental topological order of the edges that
+//! close no cycle (see `Order`): while no edge closes one, the graph is
+//! acyclic and a new fact needs no search; once one does, each new fact
+//! runs a reachability search. Either way, work happens only when the
+//! runtime learns something new (a first-seen edge, a new thread on an
 //! edge, a shrunk gate set, a lock's first write), never on the steady path.
 
 use std::collections::VecDeque;
@@ -182,6 +185,36 @@ pub struct LockOrderGraph {
     bound: usize,
     /// The run's spawns and joins, for cycles spawn and join order.
     fork_join: crate::state::ForkJoin,
+    /// The incremental topological order (see [`LockOrderGraph::place`]).
+    order: Order,
+}
+
+/// An incremental topological order of the graph's edges that close no
+/// cycle, in the manner of Pearce and Kelly: every such edge `a → b` has
+/// `rank[a] < rank[b]`. While no edge closes a cycle (`back` is empty),
+/// a new edge that agrees with the ranks cannot close one either, and
+/// needs no search at all; one that disagrees re-ranks only the nodes
+/// between its ends. A lock with no edges yet takes a rank past either
+/// end, so chains of fresh locks never re-rank, in either direction.
+#[derive(Debug, Default)]
+struct Order {
+    /// Each node's rank, by node index (`i64::MIN` for an unused slot).
+    rank: Vec<i64>,
+    /// The next rank above every rank given out, and the one below.
+    hi: i64,
+    lo: i64,
+    /// Edges that closed a cycle: left out of the order. While any is
+    /// live, a cycle may run through one, and new edges are searched.
+    back: rustc_hash::FxHashSet<EdgeIndex>,
+    /// Scratch for the re-ranking searches.
+    forward: Vec<NodeIndex>,
+    backward: Vec<NodeIndex>,
+    stack: Vec<NodeIndex>,
+    mark: Vec<u32>,
+    mark_epoch: u32,
+    /// Nodes visited by every search of the graph, re-ranking and cycle
+    /// searches alike: the work the graph did, which tests hold linear.
+    visits: u64,
 }
 
 impl LockOrderGraph {
@@ -219,6 +252,13 @@ impl LockOrderGraph {
             });
             self.bound = self.bound.max(n.index() + 1);
             self.index.insert(id, n);
+            let o = &mut self.order;
+            if o.rank.len() <= n.index() {
+                o.rank.resize(n.index() + 1, i64::MIN);
+            }
+            // No edges yet: any rank will do.
+            o.rank[n.index()] = o.hi;
+            o.hi += 1;
         }
     }
 
@@ -227,8 +267,151 @@ impl LockOrderGraph {
     /// what keeps memory bounded by the live locks, not by all locks ever made.
     pub fn remove_object(&mut self, id: ObjectId) {
         if let Some(n) = self.index.remove(&id) {
+            if !self.order.back.is_empty() {
+                // Edge indices are reused: a removed back edge leaves the set.
+                for dir in [Direction::Outgoing, Direction::Incoming] {
+                    for e in self.g.edges_directed(n, dir) {
+                        self.order.back.remove(&e.id());
+                    }
+                }
+            }
             self.g.remove_node(n);
         }
+    }
+
+    /// Nodes visited by the graph's searches so far (re-ranking and cycle
+    /// searches): the graph's work, for scale tests. Grows with new
+    /// orders, never with acquisitions of orders already seen.
+    pub fn search_visits(&self) -> u64 {
+        self.order.visits
+    }
+
+    /// Whether every edge kept in the order goes from a lower rank to a
+    /// higher one, and how many edges are left out (a test aid).
+    #[cfg(test)]
+    fn order_holds(&self) -> (bool, usize) {
+        let o = &self.order;
+        let holds = self.g.edge_indices().all(|e| {
+            let (a, b) = self.g.edge_endpoints(e).expect("edge in graph");
+            o.back.contains(&e) || o.rank[a.index()] < o.rank[b.index()]
+        });
+        (holds, o.back.len())
+    }
+
+    /// Places the new edge `e` (u → v) in the topological order: nothing
+    /// to do if the ranks agree, or if either end has no other edge (it
+    /// takes a rank past the other end's side). Otherwise, as Pearce and
+    /// Kelly: search forward from v over ranks below u's (reaching u means
+    /// the edge closes a cycle: it becomes a back edge, left out of the
+    /// order) and backward from u over ranks above v's, then give the
+    /// nodes found backward the lowest of the affected ranks, in order,
+    /// and those found forward the rest.
+    fn place(&mut self, e: EdgeIndex, u: NodeIndex, v: NodeIndex) {
+        let o = &mut self.order;
+        let (ru, rv) = (o.rank[u.index()], o.rank[v.index()]);
+        if ru < rv {
+            return;
+        }
+        let alone = |n: NodeIndex, dir: Direction| {
+            let mut it = self.g.edges_directed(n, dir);
+            it.all(|x| x.id() == e)
+        };
+        if alone(v, Direction::Outgoing) && alone(v, Direction::Incoming) {
+            o.rank[v.index()] = o.hi;
+            o.hi += 1;
+            return;
+        }
+        if alone(u, Direction::Outgoing) && alone(u, Direction::Incoming) {
+            o.lo -= 1;
+            o.rank[u.index()] = o.lo;
+            return;
+        }
+        if u == v {
+            o.back.insert(e);
+            return;
+        }
+        // Marks for this placement.
+        if o.mark.len() < self.bound {
+            o.mark.resize(self.bound, 0);
+        }
+        o.mark_epoch = o.mark_epoch.wrapping_add(1);
+        if o.mark_epoch == 0 {
+            o.mark.iter_mut().for_each(|m| *m = 0);
+            o.mark_epoch = 1;
+        }
+        let epoch = o.mark_epoch;
+        // Forward from v, over kept edges, through ranks below u's.
+        let mut forward = std::mem::take(&mut o.forward);
+        let mut stack = std::mem::take(&mut o.stack);
+        forward.clear();
+        stack.clear();
+        stack.push(v);
+        o.mark[v.index()] = epoch;
+        let mut closes = false;
+        while let Some(n) = stack.pop() {
+            o.visits += 1;
+            forward.push(n);
+            for x in self.g.edges_directed(n, Direction::Outgoing) {
+                if x.id() == e || o.back.contains(&x.id()) {
+                    continue;
+                }
+                let t = x.target();
+                if t == u {
+                    closes = true;
+                    break;
+                }
+                if o.mark[t.index()] != epoch && o.rank[t.index()] < ru {
+                    o.mark[t.index()] = epoch;
+                    stack.push(t);
+                }
+            }
+            if closes {
+                break;
+            }
+        }
+        if closes {
+            o.back.insert(e);
+            o.forward = forward;
+            o.stack = stack;
+            return;
+        }
+        // Backward from u, over kept edges, through ranks above v's.
+        let mut backward = std::mem::take(&mut o.backward);
+        backward.clear();
+        stack.clear();
+        stack.push(u);
+        o.mark[u.index()] = epoch;
+        while let Some(n) = stack.pop() {
+            o.visits += 1;
+            backward.push(n);
+            for x in self.g.edges_directed(n, Direction::Incoming) {
+                if x.id() == e || o.back.contains(&x.id()) {
+                    continue;
+                }
+                let t = x.source();
+                if o.mark[t.index()] != epoch && o.rank[t.index()] > rv {
+                    o.mark[t.index()] = epoch;
+                    stack.push(t);
+                }
+            }
+        }
+        // The affected ranks, reassigned: backward nodes first, each side
+        // keeping its own relative order.
+        let rank = &mut o.rank;
+        backward.sort_unstable_by_key(|n| rank[n.index()]);
+        forward.sort_unstable_by_key(|n| rank[n.index()]);
+        let mut ranks: Vec<i64> = backward
+            .iter()
+            .chain(forward.iter())
+            .map(|n| rank[n.index()])
+            .collect();
+        ranks.sort_unstable();
+        for (n, r) in backward.iter().chain(forward.iter()).zip(ranks) {
+            rank[n.index()] = r;
+        }
+        o.forward = forward;
+        o.backward = backward;
+        o.stack = stack;
     }
 
     /// Records a blocking acquisition and returns the lock-order cycles it closes.
@@ -291,6 +474,7 @@ impl LockOrderGraph {
                             acquire_modes: acq.mode.bit(),
                         },
                     );
+                    self.place(e, from, target);
                     changed.push(e);
                 }
                 Some(e) => {
@@ -430,6 +614,10 @@ impl LockOrderGraph {
     /// Finds the most serious reportable cycle through edge `e` and builds its finding.
     fn cycle_through(&mut self, e: EdgeIndex, acq: &Acquisition<'_>) -> Option<Finding> {
         let (u, v) = self.g.edge_endpoints(e)?;
+        // No edge closes a cycle: the graph is acyclic, and the ranks say so.
+        if self.order.back.is_empty() {
+            return None;
+        }
         // A cycle through u → v needs a way out of v and a way into u. A
         // lock nothing was ever taken under (a sink), or one never taken
         // under another (a source), closes none: no search. This keeps
@@ -469,6 +657,7 @@ impl LockOrderGraph {
                 break;
             }
             budget -= 1;
+            self.order.visits += 1;
             for out in self.g.edges_directed(n, Direction::Outgoing) {
                 let next = out.target();
                 if next == u {
@@ -518,6 +707,7 @@ impl LockOrderGraph {
         queue.push_back(from);
         let mut found = None;
         while let Some(n) = queue.pop_front() {
+            self.order.visits += 1;
             if n == to {
                 let mut path = Vec::new();
                 let mut cur = to;
