@@ -33,6 +33,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableGraph};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use rustc_hash::FxHashMap;
+use smallvec::{smallvec, SmallVec};
 
 use crate::finding::{Cast, Evidence, Finding, Fingerprint, Kind, Op, Severity};
 use crate::model::{HeldLock, Mode, ObjectId, ObjectInfo, Site, StackRef, ThreadId, ThreadInfo};
@@ -94,8 +95,9 @@ struct Edge {
     /// Locks held exclusively (and not an end of this edge) every time; sorted.
     gates: Vec<ObjectId>,
     /// Every (thread, fork-join epoch) that formed it; empty once more
-    /// than [`STAMPS_KEPT`] did (then it is never separated).
-    stamps: Vec<(u64, u32)>,
+    /// than [`STAMPS_KEPT`] did (then it is never separated). The first is
+    /// inline: an edge one thread formed once allocates nothing for it.
+    stamps: SmallVec<[(u64, u32); 1]>,
     too_many_stamps: bool,
     held_modes: u8,
     acquire_modes: u8,
@@ -468,7 +470,7 @@ impl LockOrderGraph {
                             n_threads: 1,
                             more_threads: false,
                             gates,
-                            stamps: vec![(acq.thread.id.0, acq.epoch)],
+                            stamps: smallvec![(acq.thread.id.0, acq.epoch)],
                             too_many_stamps: false,
                             held_modes: h.mode.bit(),
                             acquire_modes: acq.mode.bit(),

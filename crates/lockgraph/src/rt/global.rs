@@ -270,3 +270,30 @@ impl Global {
         self.deadlocks.push(f.clone());
     }
 }
+
+/// What the lock-order graph holds now, and the work its searches did so
+/// far: a look at the detector's own size and cost, and what scale tests
+/// hold linear.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GraphStats {
+    /// Locks with a node: each was held while another was acquired, or
+    /// acquired under another, and is still alive.
+    pub locks: usize,
+    /// Distinct orders (held, then acquired) among them.
+    pub edges: usize,
+    /// Nodes visited by the graph's searches since the process started
+    /// (re-ranking its topological order, and looking for cycles). It
+    /// grows with new orders, never with acquisitions of known ones.
+    pub search_visits: u64,
+}
+
+/// The lock-order graph's size and work so far ([`GraphStats`]).
+pub fn graph_stats() -> GraphStats {
+    let g = GLOBAL.lock();
+    let order = &g.analyses.order;
+    GraphStats {
+        locks: order.node_count(),
+        edges: order.edge_count(),
+        search_visits: order.search_visits(),
+    }
+}

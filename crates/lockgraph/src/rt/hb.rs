@@ -327,9 +327,9 @@ fn with_clock<R>(meta: &Meta, mode: Mode, f: impl FnOnce(&mut SyncClock) -> R) -
         // Safety: the caller holds the mutex `meta` describes (see above),
         // so no other thread reads or writes these clocks meanwhile, and the
         // mutex's own acquire/release orders this access with theirs.
-        f(unsafe { &mut *meta.hb.data_ptr() })
+        f(unsafe { &mut *meta.hb().data_ptr() })
     } else {
-        f(&mut meta.hb.lock())
+        f(&mut meta.hb().lock())
     }
 }
 
@@ -361,7 +361,7 @@ pub(crate) fn released_for_another(meta: &Meta) {
         return;
     }
     let everyone = table(|t| t.everyone());
-    meta.hb.lock().write.join(&everyone);
+    meta.hb().lock().write.join(&everyone);
     released(meta, Mode::Exclusive);
 }
 

@@ -9,7 +9,6 @@
 //! records nothing; a successful one joins the held set but adds no order
 //! edge, because it could not have blocked.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use lockgraph_detect::analysis::Analysis;
@@ -23,7 +22,7 @@ use super::config;
 use super::global::{self, GLOBAL};
 use super::hb;
 use super::local::{self, Loc, Local};
-use super::meta::{describe, Meta, IN_GRAPH};
+use super::meta::{describe, Meta};
 use super::react;
 use super::sink::{self, at, LiveEvent};
 use super::stack;
@@ -313,7 +312,7 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
             );
         }
         l.scratch = others;
-        meta.flags.fetch_or(IN_GRAPH, Ordering::Relaxed);
+        meta.mark_in_graph();
         if first_write {
             meta.mark_written();
         }
@@ -511,9 +510,9 @@ pub(crate) fn release(meta: &Meta) {
         _ => hb::released_for_another(meta),
     }
     match found.map(|f| f.map(|(in_graph, _)| in_graph)) {
-        // Set once: a plain load first keeps the steady path free of an atomic RMW.
-        Some(Some(true)) if meta.flags.load(Ordering::Relaxed) & IN_GRAPH == 0 => {
-            meta.flags.fetch_or(IN_GRAPH, Ordering::Relaxed);
+        // Set once: a load first keeps the steady path from writing the object.
+        Some(Some(true)) if !meta.in_graph() => {
+            meta.mark_in_graph();
         }
         Some(Some(_)) | None => {}
         // Not ours: a guard sent here from another thread, or force_unlock.
@@ -606,7 +605,7 @@ pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
         for f in found {
             let _ = react::handle(f, false);
         }
-    } else if meta.flags.load(Ordering::Relaxed) & IN_GRAPH != 0 {
+    } else if meta.in_graph() {
         GLOBAL.lock().analyses.on_drop(ObjectId(id));
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::panic::Location;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use lockgraph_detect::race::SyncClock;
 use lockgraph_detect::{ObjectId, ObjectInfo, ObjectKind, Site};
@@ -27,12 +27,17 @@ pub(crate) struct Meta {
     desc: AtomicPtr<Desc>,
     kind: ObjectKind,
     /// Set once the object has a node in the lock-order graph, so that its
-    /// drop knows to remove it.
-    pub(crate) flags: AtomicU8,
+    /// drop knows to remove it. A flag of its own (not a bit among others):
+    /// setting it is a plain store, not an atomic read-modify-write.
+    in_graph: AtomicBool,
+    /// The object (an rwlock) was write-locked at least once.
+    written: AtomicBool,
     pub(crate) created: &'static Location<'static>,
     pub(crate) name: Option<&'static str>,
-    /// What releases of the object published, for happens-before (`hb`).
-    pub(crate) hb: parking_lot::Mutex<SyncClock>,
+    /// What releases of the object published, for happens-before (`hb`):
+    /// made on first use, so that a program with no tracked location (no
+    /// race analysis) carries one null word per object for it.
+    hb: AtomicPtr<parking_lot::Mutex<SyncClock>>,
 }
 
 /// What names an object in a finding besides its id: kind, creation site
@@ -40,41 +45,68 @@ pub(crate) struct Meta {
 /// program's code and its interned names) and never freed: a held-lock
 /// entry names it with one pointer, which stays valid after the object
 /// itself is gone, and a push onto the held stack stores one word for it.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 pub(crate) struct Desc {
     pub(crate) kind: ObjectKind,
     pub(crate) created: &'static Location<'static>,
     pub(crate) name: Option<&'static str>,
 }
 
-/// The interned [`Desc`] of (kind, created, name).
+/// The interned [`Desc`] of (kind, created, name), keyed by identity: the
+/// creation site's and the name's addresses (every `#[track_caller]`
+/// location is a static of its own; names are `&'static`, interned or
+/// literal), so no string is hashed. A thread asks its own small cache
+/// first: objects made again and again at one site (a fresh lock per
+/// request, per test) never touch the shared table after the first.
 #[cold]
 fn intern_desc(
     kind: ObjectKind,
     created: &'static Location<'static>,
     name: Option<&'static str>,
 ) -> &'static Desc {
-    static DESCS: parking_lot::Mutex<Option<HashSet<&'static Desc>>> =
-        parking_lot::const_mutex(None);
-    let key = Desc {
-        kind,
-        created,
-        name,
-    };
-    let mut descs = DESCS.lock();
-    let set = descs.get_or_insert_with(HashSet::new);
-    if let Some(d) = set.get(&key) {
-        return d;
+    type Key = (usize, (usize, usize), ObjectKind);
+    const SLOTS: usize = 16;
+    type Slot = std::cell::Cell<Option<(Key, &'static Desc)>>;
+    thread_local! {
+        static RECENT: [Slot; SLOTS] = const { [const { Slot::new(None) }; SLOTS] };
     }
-    let leaked: &'static Desc = Box::leak(Box::new(key));
-    set.insert(leaked);
-    leaked
+    static DESCS: parking_lot::Mutex<Option<rustc_hash::FxHashMap<Key, &'static Desc>>> =
+        parking_lot::const_mutex(None);
+    let key: Key = (
+        created as *const Location<'static> as usize,
+        name.map_or((0, 0), |n| (n.as_ptr() as usize, n.len())),
+        kind,
+    );
+    let slot = (key.0 >> 3 ^ key.1 .0 >> 3 ^ kind as usize) % SLOTS;
+    if let Ok(Some((k, d))) = RECENT.try_with(|r| r[slot].get()) {
+        if k == key {
+            return d;
+        }
+    }
+    let d = *DESCS
+        .lock()
+        .get_or_insert_with(Default::default)
+        .entry(key)
+        .or_insert_with(|| {
+            Box::leak(Box::new(Desc {
+                kind,
+                created,
+                name,
+            }))
+        });
+    let _ = RECENT.try_with(|r| r[slot].set(Some((key, d))));
+    d
 }
 
-/// The object has a node in the lock-order graph.
-pub(crate) const IN_GRAPH: u8 = 1;
-/// The object (an rwlock) was write-locked at least once.
-pub(crate) const WRITTEN: u8 = 2;
+impl Drop for Meta {
+    fn drop(&mut self) {
+        let p = *self.hb.get_mut();
+        if !p.is_null() {
+            // SAFETY: made by `Box::into_raw` in `hb`, freed only here.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
 
 impl Meta {
     pub(crate) const fn new(
@@ -87,8 +119,9 @@ impl Meta {
             created,
             name,
             kind,
-            flags: AtomicU8::new(0),
-            hb: parking_lot::const_mutex(SyncClock::new()),
+            in_graph: AtomicBool::new(false),
+            written: AtomicBool::new(false),
+            hb: AtomicPtr::new(std::ptr::null_mut()),
             desc: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
@@ -153,14 +186,52 @@ impl Meta {
         }
     }
 
+    /// The object's happens-before clocks, made on first call.
+    pub(crate) fn hb(&self) -> &parking_lot::Mutex<SyncClock> {
+        let mut p = self.hb.load(Ordering::Acquire);
+        if p.is_null() {
+            let fresh = Box::into_raw(Box::new(parking_lot::const_mutex(SyncClock::new())));
+            p = match self.hb.compare_exchange(
+                std::ptr::null_mut(),
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => fresh,
+                Err(won) => {
+                    // SAFETY: `fresh` came from `Box::into_raw` just above
+                    // and was never shared: the exchange failed.
+                    drop(unsafe { Box::from_raw(fresh) });
+                    won
+                }
+            };
+        }
+        // SAFETY: non-null, it came from `Box::into_raw` and is freed only
+        // by `drop`, which `&self` rules out for the borrow's length.
+        unsafe { &*p }
+    }
+
     /// Whether the object was ever write-locked.
     #[inline]
     pub(crate) fn written(&self) -> bool {
-        self.flags.load(Ordering::Relaxed) & WRITTEN != 0
+        self.written.load(Ordering::Relaxed)
     }
 
+    /// The object was write-locked.
     pub(crate) fn mark_written(&self) {
-        self.flags.fetch_or(WRITTEN, Ordering::Relaxed);
+        self.written.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the object has a node in the lock-order graph.
+    #[inline]
+    pub(crate) fn in_graph(&self) -> bool {
+        self.in_graph.load(Ordering::Relaxed)
+    }
+
+    /// The object now has a node in the lock-order graph (its drop removes it).
+    #[inline]
+    pub(crate) fn mark_in_graph(&self) {
+        self.in_graph.store(true, Ordering::Relaxed);
     }
 
     #[inline]
