@@ -286,3 +286,57 @@ fn the_hook_check_sees_a_direct_call() {
         ]
     );
 }
+
+/// Calls of `.on_learn(` in `text` (comments aside) whose function does
+/// not call `publish_all(` before them, except in `publish_thread`, the
+/// publisher itself. Returns the offending functions' names.
+fn learns_before_publishing(text: &str) -> Vec<String> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    let code: String = code
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut bad = Vec::new();
+    let mut rest = code.as_str();
+    let mut offset = 0;
+    while let Some(i) = rest.find(".on_learn(") {
+        let at = offset + i;
+        let before = &code[..at];
+        let start = before.rfind("fn ").unwrap_or(0);
+        let name: String = code[start + 3..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if name != "publish_thread" && !code[start..at].contains("publish_all(") {
+            bad.push(name);
+        }
+        offset = at + ".on_learn(".len();
+        rest = &code[offset..];
+    }
+    bad
+}
+
+#[test]
+fn the_runtime_publishes_deferred_edges_before_it_learns() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates/lockgraph/src/rt"), &mut files);
+    let mut bad = Vec::new();
+    for f in &files {
+        let text = fs::read_to_string(f).expect("read");
+        for name in learns_before_publishing(&text) {
+            bad.push(format!("{}: fn {name}", f.display()));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "the runtime learns an edge without publishing deferred ones first (a cycle through one would be missed):\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_publish_check_sees_a_learn_without_publishing() {
+    let text = "fn learn(g: &mut G) {\n    g.publish_all(&mut c);\n    g.analyses.on_learn(a, c);\n}\nfn sloppy(g: &mut G) {\n    // g.publish_all(&mut c);\n    g.analyses.on_learn(a, c);\n}\nfn publish_thread(&mut self) {\n    self.analyses.on_learn(a, c);\n}";
+    assert_eq!(learns_before_publishing(text), ["sloppy"]);
+}

@@ -163,8 +163,9 @@ mod imp {
             on_finding, set_backtraces, set_enabled, set_on_finding, set_stall_grace, stall_grace,
             OnFinding, DEFAULT_STALL_GRACE,
         };
-        pub use crate::backend::rt::global::{graph_stats, GraphStats};
+        pub use crate::backend::rt::global::GraphStats;
         pub use crate::backend::rt::heuristics::progress;
+        pub use crate::backend::rt::hooks::graph_stats;
         pub use crate::backend::rt::hooks::held_locks;
         pub use crate::backend::rt::react::{findings, take_findings};
         pub use crate::backend::rt::sink::{flush as flush_trace, trace_path};

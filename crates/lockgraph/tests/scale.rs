@@ -5,6 +5,8 @@
 //! timed (see `lockgraph-detect`'s `tests/order_scale.rs` for the graph
 //! alone, and `bench/peers` for the time per first-seen edge).
 
+#![cfg(feature = "instrument")]
+
 use lockgraph::{graph_stats, GraphStats, Mutex};
 
 /// A deterministic generator (xorshift64*).

@@ -3,15 +3,19 @@
 //! never on the steady path.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use lockgraph_detect::analysis::{Analysis, Blocked};
 use lockgraph_detect::waitfor::{WaitOn, Waiter};
 use lockgraph_detect::{
-    Analyses, Finding, Fingerprint, ObjectId, ObjectInfo, Severity, ThreadId, ThreadInfo,
+    Acquisition, Analyses, Finding, Fingerprint, HeldLock, Mode, ObjectId, ObjectInfo, Severity,
+    Site, StackRef, ThreadId, ThreadInfo,
 };
 use parking_lot::Mutex;
+use smallvec::SmallVec;
+
+use super::meta::{describe, Desc};
 
 /// Everything threads share.
 #[derive(Default)]
@@ -43,6 +47,76 @@ pub(crate) struct Global {
     /// Threads that ended, newest last (at most [`MAX_ORPHANS`]): reports
     /// may still name them.
     pub(crate) past: Vec<ThreadInfo>,
+    /// Objects dropped while deferred edges may still name them: those
+    /// edges are never published (see [`Deferred`]). Emptied whenever no
+    /// edge is deferred, and bounded by publishing every buffer.
+    dead: rustc_hash::FxHashSet<u64>,
+}
+
+/// A blocking acquisition whose lock-order edges were deferred: it took a
+/// lock nothing was ever acquired under (no edge leaves it, published or
+/// deferred), so its edges, which all end at that lock, close no cycle.
+/// They go into the graph (*are published*) later, in order, before
+/// anything could make that lock the start of an edge: every learning
+/// that could close a cycle publishes every thread's deferred edges
+/// first. A lock made, nested once and dropped (a lock per request, per
+/// test, per object) thus never reaches the shared graph at all.
+pub(crate) struct Deferred {
+    /// The span the thread was in (the thread is the buffer's owner).
+    pub(crate) span: Option<Arc<str>>,
+    pub(crate) object: u64,
+    pub(crate) desc: &'static Desc,
+    pub(crate) mode: Mode,
+    pub(crate) site: &'static std::panic::Location<'static>,
+    /// The locks held, oldest first: the ends of the edges, and the gates.
+    pub(crate) held: SmallVec<[DeferredHeld; 2]>,
+    pub(crate) stack: Option<StackRef>,
+    pub(crate) epoch: u32,
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deferred")
+            .field("object", &self.object)
+            .field(
+                "held",
+                &self.held.iter().map(|h| h.object).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A lock held by a [`Deferred`] acquisition.
+pub(crate) struct DeferredHeld {
+    pub(crate) object: u64,
+    pub(crate) desc: &'static Desc,
+    pub(crate) mode: Mode,
+    pub(crate) site: &'static std::panic::Location<'static>,
+}
+
+/// Deferred acquisitions in all threads' buffers; changed only under the
+/// buffer's lock.
+static DEFERRED: AtomicUsize = AtomicUsize::new(0);
+
+/// A thread publishes its own buffer once it holds this many.
+pub(crate) const DEFER_CAP: usize = 1024;
+/// Dead objects remembered before every buffer is published at once.
+const DEAD_MAX: usize = 4096;
+
+/// Whether any thread has deferred edges right now.
+#[inline]
+pub(crate) fn any_deferred() -> bool {
+    DEFERRED.load(Ordering::Acquire) != 0
+}
+
+/// Adds `d` to `shared`'s buffer; whether the buffer is full (then the
+/// thread publishes it: [`Global::publish_thread`]).
+pub(crate) fn defer(shared: &Shared, d: Deferred) -> bool {
+    let mut buf = shared.deferred.lock();
+    buf.push(d);
+    // Counted under the buffer's lock, as publishing takes it away.
+    DEFERRED.fetch_add(1, Ordering::Release);
+    buf.len() >= DEFER_CAP
 }
 
 /// A deadlock a blocked thread found itself part of.
@@ -62,6 +136,10 @@ pub(crate) struct Shared {
     pub(crate) pending: AtomicBool,
     /// The kernel's id of the thread (0 where unknown).
     pub(crate) tid: i64,
+    /// Its deferred acquisitions ([`Deferred`]), oldest first. Its own
+    /// lock: the thread adds to it without the shared state's; whoever
+    /// publishes takes the shared state's lock first, then this one.
+    pub(crate) deferred: Mutex<Vec<Deferred>>,
 }
 
 /// The one shared state. A plain parking_lot mutex: the runtime never
@@ -90,6 +168,7 @@ pub(crate) fn register_thread(chosen: Option<u64>) -> Arc<Shared> {
         },
         pending: AtomicBool::new(false),
         tid: super::procs::current_tid(),
+        deferred: Mutex::new(Vec::new()),
     });
     GLOBAL.lock().threads.push(shared.clone());
     if super::sink::recording() {
@@ -125,6 +204,133 @@ pub(crate) fn orphan_release(id: u64) {
 }
 
 impl Global {
+    /// Publishes every thread's deferred edges, oldest first within each
+    /// thread: before anything that could close a cycle through them is
+    /// learned, and before the graph is read. Cycles found go to `found`
+    /// (none by construction; reported rather than lost if one is).
+    pub(crate) fn publish_all(&mut self, found: &mut Vec<Finding>) {
+        if !any_deferred() {
+            return;
+        }
+        for i in 0..self.threads.len() {
+            let t = self.threads[i].clone();
+            self.publish_thread(&t, found);
+        }
+        if !any_deferred() {
+            self.dead.clear();
+        }
+    }
+
+    /// Publishes thread `t`'s deferred edges.
+    pub(crate) fn publish_thread(&mut self, t: &Shared, found: &mut Vec<Finding>) {
+        // Drained in place, the buffer's lock held (the owner only ever
+        // takes that lock alone): it keeps its capacity, and is not grown
+        // again from nothing, copied at every doubling, for each batch.
+        let mut buf = t.deferred.lock();
+        if buf.is_empty() {
+            return;
+        }
+        DEFERRED.fetch_sub(buf.len(), Ordering::Release);
+        let mut held = Vec::new();
+        for d in buf.drain(..) {
+            // A dropped lock's edges are gone (its node would be too).
+            if self.dead.contains(&d.object) {
+                continue;
+            }
+            let thread = ThreadInfo {
+                span: d.span,
+                ..t.thread.clone()
+            };
+            let desc = d.desc;
+            self.analyses.on_object(ObjectId(d.object), &|| {
+                describe(d.object, desc.kind, desc.created, desc.name)
+            });
+            held.clear();
+            for h in &d.held {
+                // A dropped held lock gets no node again (nothing could
+                // remove it), but stays in the list: it gated the edges.
+                if !self.dead.contains(&h.object) {
+                    let desc = h.desc;
+                    self.analyses.on_object(ObjectId(h.object), &|| {
+                        describe(h.object, desc.kind, desc.created, desc.name)
+                    });
+                }
+                held.push(HeldLock {
+                    object: ObjectId(h.object),
+                    mode: h.mode,
+                    site: Site::from_location(h.site),
+                });
+            }
+            self.analyses.on_learn(
+                &Acquisition {
+                    thread: &thread,
+                    object: ObjectId(d.object),
+                    mode: d.mode,
+                    site: Site::from_location(d.site),
+                    held: &held,
+                    stack: d.stack,
+                    epoch: d.epoch,
+                },
+                found,
+            );
+        }
+    }
+
+    /// Thread `t`'s buffer is full: acquisitions of locks dropped since
+    /// leave it unpublished (the common case: short-lived locks), and only
+    /// if it is still more than half full is the rest published.
+    pub(crate) fn compact_thread(&mut self, t: &Shared, found: &mut Vec<Finding>) {
+        {
+            let mut buf = t.deferred.lock();
+            let before = buf.len();
+            buf.retain(|d| !self.dead.contains(&d.object));
+            DEFERRED.fetch_sub(before - buf.len(), Ordering::Release);
+            if buf.len() <= DEFER_CAP / 2 {
+                return;
+            }
+        }
+        self.publish_thread(t, found);
+    }
+
+    /// Object `id`, which the graph may know, was dropped: its node goes,
+    /// and deferred edges naming it will not be published.
+    pub(crate) fn dropped(&mut self, id: ObjectId, found: &mut Vec<Finding>) {
+        self.analyses.on_drop(id);
+        if any_deferred() {
+            self.dead.insert(id.0);
+            if self.dead.len() > DEAD_MAX {
+                self.compact_all(found);
+            }
+        }
+    }
+
+    /// Too many dead objects remembered: every buffer drops the
+    /// acquisitions of dead locks, and only the dead objects the rest still
+    /// name (as held locks) are kept in mind. If those alone are too many,
+    /// everything is published and nothing need be remembered.
+    fn compact_all(&mut self, found: &mut Vec<Finding>) {
+        let mut named = rustc_hash::FxHashSet::default();
+        for t in &self.threads {
+            let mut buf = t.deferred.lock();
+            let before = buf.len();
+            buf.retain(|d| !self.dead.contains(&d.object));
+            DEFERRED.fetch_sub(before - buf.len(), Ordering::Release);
+            for d in buf.iter() {
+                named.extend(
+                    d.held
+                        .iter()
+                        .map(|h| h.object)
+                        .filter(|o| self.dead.contains(o)),
+                );
+            }
+        }
+        self.dead = named;
+        if self.dead.len() > DEAD_MAX / 2 {
+            self.publish_all(found);
+            self.dead.clear();
+        }
+    }
+
     /// Registers a blocked thread.
     pub(crate) fn add_waiter(&mut self, w: Waiter, infos: Vec<ObjectInfo>) {
         let id = w.thread.id;
@@ -285,15 +491,4 @@ pub struct GraphStats {
     /// (re-ranking its topological order, and looking for cycles). It
     /// grows with new orders, never with acquisitions of known ones.
     pub search_visits: u64,
-}
-
-/// The lock-order graph's size and work so far ([`GraphStats`]).
-pub fn graph_stats() -> GraphStats {
-    let g = GLOBAL.lock();
-    let order = &g.analyses.order;
-    GraphStats {
-        locks: order.node_count(),
-        edges: order.edge_count(),
-        search_visits: order.search_visits(),
-    }
 }

@@ -153,12 +153,19 @@ struct Plan {
     self_wait: Option<Box<(Finding, bool)>>,
     cycles: Vec<Finding>,
     chain: u64,
+    /// The chain is new, and its edges are not learned yet: the caller
+    /// tries the lock first, then defers them or learns them ([`defer`]).
+    later: bool,
 }
 
 #[cold]
 #[inline(never)]
 fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: Then) {
-    let Some(plan) = local::with(|l| plan(l, meta, mode, site, then)) else {
+    // A plain mutex's edges may be deferred (see `defer`).
+    let defer_ok = then == Then::Push
+        && mode == Mode::Exclusive
+        && meta.kind() == lockgraph_detect::ObjectKind::Mutex;
+    let Some(plan) = local::with(|l| plan(l, meta, mode, site, then, defer_ok)) else {
         ops.lock();
         return;
     };
@@ -169,7 +176,24 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
         }
     }
     let mut cycles = plan.cycles;
-    if !ops.try_now() && !spin_for(ops) {
+    let mut taken = false;
+    if plan.later {
+        // Taken now, with nothing ever acquired under it: deferred. Else
+        // learned, before any wait as always (a cycle is reported before
+        // the deadlock it warns of can hang).
+        taken = ops.try_now();
+        let more = local::with(|l| {
+            if taken && !meta.has_out() {
+                defer(l, meta, mode, site, plan.chain)
+            } else {
+                learn(l, meta, mode, site, plan.chain, false)
+            }
+        });
+        if let Some(more) = more.filter(|m| !m.is_empty()) {
+            cycles.extend(more);
+        }
+    }
+    if !taken && !ops.try_now() && !spin_for(ops) {
         let id = meta.id();
         local::with(|l| {
             l.record(Event::Wait {
@@ -216,7 +240,7 @@ fn acquire_slow<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, then: T
 
 /// Judges an acquisition that is not on the fast path: a self-wait, and the
 /// order edges it adds (learned in the shared graph only if the chain is new).
-fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
+fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then, defer_ok: bool) -> Plan {
     l.drain_pending();
     let id = meta.id();
     let asked = match then {
@@ -258,74 +282,151 @@ fn plan(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, then: Then) -> Plan {
     let chain = l.next_chain(id, mode);
     let first_write = first_write(meta, mode);
     let mut cycles = Vec::new();
+    let mut later = false;
     // detect's learn rule: something to teach the graph?
     if l.held
         .teaches(id, mode, first_write, |c| l.cache_contains_pub(c))
         .is_some()
     {
-        // A backtrace the first time this thread pairs these two sites.
-        let stack = match l.held.last() {
-            Some(top) if top.object != id => {
-                let pair = (
-                    top.extra.site as *const _ as usize,
-                    site as *const _ as usize,
-                );
-                if l.stacked_pairs
-                    .get_or_insert_with(Default::default)
-                    .insert(pair)
-                {
-                    stack::capture()
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        };
-        let thread = l.thread();
-        // A scratch list kept in the thread's state: no allocation per new chain.
-        let mut others = std::mem::take(&mut l.scratch);
-        others.clear();
-        others.extend(
-            l.held
-                .entries()
-                .iter()
-                .filter(|h| h.object != id)
-                .map(local::to_detect),
-        );
-        {
-            let mut g = GLOBAL.lock();
-            g.analyses.on_object(ObjectId(id), &|| meta.info());
-            for h in l.held.entries().iter().filter(|h| h.object != id) {
-                g.analyses.on_object(ObjectId(h.object), &|| local::info(h));
-            }
-            g.analyses.on_learn(
-                &Acquisition {
-                    thread: &thread,
-                    object: ObjectId(id),
-                    mode,
-                    site: Site::from_location(site),
-                    held: &others,
-                    stack,
-                    epoch: l.fork_join,
-                },
-                &mut cycles,
-            );
+        if defer_ok && !first_write {
+            later = true;
+        } else {
+            cycles = learn(l, meta, mode, site, chain, first_write);
         }
-        l.scratch = others;
-        meta.mark_in_graph();
-        if first_write {
-            meta.mark_written();
-        }
-        for e in l.held.extras_mut() {
-            e.in_graph = true;
-        }
-        l.cache_insert(chain);
     }
     Plan {
         self_wait,
         cycles,
         chain,
+        later,
     }
+}
+
+/// A backtrace for a first-seen edge, the first time this thread pairs
+/// these two sites (the held lock's acquisition site and `site`).
+fn pair_stack(l: &mut Local, id: u64, site: Loc) -> Option<lockgraph_detect::StackRef> {
+    match l.held.last() {
+        Some(top) if top.object != id => {
+            let pair = (
+                top.extra.site as *const _ as usize,
+                site as *const _ as usize,
+            );
+            if l.stacked_pairs
+                .get_or_insert_with(Default::default)
+                .insert(pair)
+            {
+                stack::capture()
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Teaches the shared graph the edges of an acquisition of `meta` under
+/// the thread's held locks (every thread's deferred edges first), and
+/// remembers the chain. Returns the cycles they close.
+fn learn(
+    l: &mut Local,
+    meta: &Meta,
+    mode: Mode,
+    site: Loc,
+    chain: u64,
+    first_write: bool,
+) -> Vec<Finding> {
+    let id = meta.id();
+    let mut cycles = Vec::new();
+    let stack = pair_stack(l, id, site);
+    let thread = l.thread();
+    // A scratch list kept in the thread's state: no allocation per new chain.
+    let mut others = std::mem::take(&mut l.scratch);
+    others.clear();
+    others.extend(
+        l.held
+            .entries()
+            .iter()
+            .filter(|h| h.object != id)
+            .map(local::to_detect),
+    );
+    {
+        let mut g = GLOBAL.lock();
+        // Deferred edges may be on a cycle this acquisition closes.
+        g.publish_all(&mut cycles);
+        g.analyses.on_object(ObjectId(id), &|| meta.info());
+        for h in l.held.entries().iter().filter(|h| h.object != id) {
+            g.analyses.on_object(ObjectId(h.object), &|| local::info(h));
+        }
+        g.analyses.on_learn(
+            &Acquisition {
+                thread: &thread,
+                object: ObjectId(id),
+                mode,
+                site: Site::from_location(site),
+                held: &others,
+                stack,
+                epoch: l.fork_join,
+            },
+            &mut cycles,
+        );
+    }
+    l.scratch = others;
+    meta.mark_in_graph();
+    if first_write {
+        meta.mark_written();
+    }
+    for e in l.held.extras_mut() {
+        e.in_graph = true;
+    }
+    l.cache_insert(chain);
+    cycles
+}
+
+/// Defers the edges of an acquisition that just took `meta`, a plain
+/// mutex nothing was ever acquired under (`has_out` is set when a thread
+/// lets go of a lock it acquired another under, so, with the lock taken,
+/// no edge leaves it, in the graph or deferred, and none can while this
+/// thread holds it). Every edge of this acquisition ends at it, so none
+/// closes a cycle now; they wait in the thread's buffer
+/// ([`global::Deferred`]) until anything that could close one through them
+/// publishes them. Returns cycles found if the full buffer had to be
+/// published.
+fn defer(l: &mut Local, meta: &Meta, mode: Mode, site: Loc, chain: u64) -> Vec<Finding> {
+    let id = meta.id();
+    let stack = pair_stack(l, id, site);
+    let mut held = smallvec::SmallVec::new();
+    for h in l.held.entries() {
+        if h.object != id {
+            held.push(global::DeferredHeld {
+                object: h.object,
+                desc: h.extra.desc,
+                mode: h.mode,
+                site: h.extra.site,
+            });
+        }
+    }
+    let d = global::Deferred {
+        span: l.span_text(),
+        object: id,
+        desc: meta.desc(),
+        mode,
+        site,
+        held,
+        stack,
+        epoch: l.fork_join,
+    };
+    let full = global::defer(l.shared(), d);
+    meta.mark_in_graph();
+    for e in l.held.extras_mut() {
+        e.in_graph = true;
+    }
+    l.cache_insert(chain);
+    let mut found = Vec::new();
+    if full {
+        let shared = l.shared().clone();
+        GLOBAL.lock().compact_thread(&shared, &mut found);
+    }
+    found
 }
 
 /// Spins for a busy lock as parking_lot's own `lock` does before it
@@ -511,12 +612,17 @@ pub(crate) fn release(meta: &Meta) {
     }
     match found.map(|f| f.map(|(in_graph, _)| in_graph)) {
         // Set once: a load first keeps the steady path from writing the object.
-        Some(Some(true)) if !meta.in_graph() => {
-            meta.mark_in_graph();
+        // (and whoever takes it next sees that an edge leaves it).
+        Some(Some(true)) if !meta.has_out() => {
+            meta.mark_has_out();
         }
         Some(Some(_)) | None => {}
         // Not ours: a guard sent here from another thread, or force_unlock.
-        Some(None) if config::enabled() => global::orphan_release(id),
+        // Edges learned under it are taken to leave it (no entry says).
+        Some(None) if config::enabled() => {
+            meta.mark_has_out();
+            global::orphan_release(id)
+        }
         Some(None) => {}
     }
 }
@@ -554,7 +660,7 @@ pub(crate) fn reacquired(meta: &Meta, mode: Mode, site: Loc) {
     if !config::enabled() {
         return;
     }
-    let plan = local::with(|l| plan(l, meta, mode, site, Then::Reacquire));
+    let plan = local::with(|l| plan(l, meta, mode, site, Then::Reacquire, false));
     let id = meta.id();
     local::with(|l| {
         let chain = l.next_chain(id, mode);
@@ -606,7 +712,11 @@ pub(crate) fn dropped(meta: &Meta, still_locked: bool) {
             let _ = react::handle(f, false);
         }
     } else if meta.in_graph() {
-        GLOBAL.lock().analyses.on_drop(ObjectId(id));
+        let mut found = Vec::new();
+        GLOBAL.lock().dropped(ObjectId(id), &mut found);
+        if let Some(message) = react::handle_all(found) {
+            panic!("{message}");
+        }
     }
 }
 
@@ -808,4 +918,24 @@ pub fn held_locks() -> Vec<lockgraph_detect::ObjectInfo> {
         l.held_infos()
     })
     .unwrap_or_default()
+}
+
+/// The lock-order graph's size and work so far ([`global::GraphStats`]),
+/// deferred edges published first.
+pub fn graph_stats() -> global::GraphStats {
+    let mut found = Vec::new();
+    let stats = {
+        let mut g = GLOBAL.lock();
+        g.publish_all(&mut found);
+        let order = &g.analyses.order;
+        global::GraphStats {
+            locks: order.node_count(),
+            edges: order.edge_count(),
+            search_visits: order.search_visits(),
+        }
+    };
+    if let Some(message) = react::handle_all(found) {
+        panic!("{message}");
+    }
+    stats
 }

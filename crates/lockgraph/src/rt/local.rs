@@ -349,6 +349,11 @@ impl Local {
         }
     }
 
+    /// The text of the span the thread is in, if any.
+    pub(crate) fn span_text(&self) -> Option<Arc<str>> {
+        self.spans.last().map(|s| s.1.clone())
+    }
+
     /// The thread enters `tracing` span `id` (see `rt::span`).
     pub(crate) fn span_enter(&mut self, id: u64, text: &Arc<str>) {
         self.spans.push((id, text.clone()));
@@ -404,8 +409,8 @@ impl Local {
     /// The steady path of a blocking acquisition of `meta` in `mode`: the
     /// thread is registered with no released guard to claim and no failure
     /// streak, the object has its id, it is not an rwlock's first write,
-    /// and the chain is known; then `try_now` takes the lock and it is
-    /// pushed and recorded. `false` if any of that does not hold: nothing
+    /// and the chain is known; then it is pushed, `try_now` takes the
+    /// lock, and it is recorded. `false` if any of that does not hold: nothing
     /// was taken or changed, and the full path decides.
     #[inline(always)]
     pub(crate) fn steady_acquire(
@@ -430,15 +435,19 @@ impl Local {
         let Some(chain) = self.known_chain(id, mode) else {
             return false;
         };
-        if !try_now() {
-            return false;
-        }
+        // The entry goes in before the lock is taken (and back out if it
+        // was busy): under contention, the time the lock is held is the
+        // program's own plus as little of ours as can be.
         let entry = Entry {
             site,
             desc,
             in_graph: false,
         };
         self.held.push_with_chain(id, mode, chain, entry);
+        if !try_now() {
+            self.held.remove(id);
+            return false;
+        }
         self.record_with(|| Event::Acquire {
             object: id,
             mode,
@@ -595,6 +604,15 @@ impl Local {
         }
         self.ended = true;
         self.end_streak();
+        // Its deferred edges go into the graph before it leaves the registry.
+        if let Some(s) = &self.shared {
+            let mut found = Vec::new();
+            GLOBAL.lock().publish_thread(s, &mut found);
+            // None by construction; a warning if one is, never a panic here.
+            for f in found {
+                let _ = super::react::handle(f, false);
+            }
+        }
         if self.shared.is_some() {
             self.claim_orphans();
         }

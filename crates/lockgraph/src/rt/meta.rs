@@ -32,6 +32,10 @@ pub(crate) struct Meta {
     in_graph: AtomicBool,
     /// The object (an rwlock) was write-locked at least once.
     written: AtomicBool,
+    /// Some thread acquired another lock while holding this one: an edge
+    /// leaves it (published or deferred). Set when that thread lets it
+    /// go, so whoever acquires it next sees it (see `hooks::defer`).
+    has_out: AtomicBool,
     pub(crate) created: &'static Location<'static>,
     pub(crate) name: Option<&'static str>,
     /// What releases of the object published, for happens-before (`hb`):
@@ -121,6 +125,7 @@ impl Meta {
             kind,
             in_graph: AtomicBool::new(false),
             written: AtomicBool::new(false),
+            has_out: AtomicBool::new(false),
             hb: AtomicPtr::new(std::ptr::null_mut()),
             desc: AtomicPtr::new(std::ptr::null_mut()),
         }
@@ -228,7 +233,21 @@ impl Meta {
         self.in_graph.load(Ordering::Relaxed)
     }
 
-    /// The object now has a node in the lock-order graph (its drop removes it).
+    /// Whether an edge leaves this lock (something was acquired under it).
+    #[inline]
+    pub(crate) fn has_out(&self) -> bool {
+        self.has_out.load(Ordering::Relaxed)
+    }
+
+    /// An edge leaves this lock; the graph knows it (its drop removes it).
+    #[inline]
+    pub(crate) fn mark_has_out(&self) {
+        self.has_out.store(true, Ordering::Relaxed);
+        self.in_graph.store(true, Ordering::Relaxed);
+    }
+
+    /// The object now has a node in the lock-order graph, or a deferred
+    /// edge names it (its drop removes it).
     #[inline]
     pub(crate) fn mark_in_graph(&self) {
         self.in_graph.store(true, Ordering::Relaxed);
