@@ -45,6 +45,13 @@ impl<X> HeldStack<X> {
         &self.entries
     }
 
+    /// Whether one more entry fits without growing the stack (so without
+    /// allocating).
+    #[inline]
+    pub fn has_room(&self) -> bool {
+        self.entries.len() < self.entries.capacity()
+    }
+
     /// Whether nothing is held.
     #[inline]
     pub fn is_empty(&self) -> bool {

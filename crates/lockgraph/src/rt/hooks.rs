@@ -81,7 +81,8 @@ pub(crate) fn acquire<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L, t
 /// state, no copies of it.
 #[inline]
 fn acquire_steady<L: LockOps>(meta: &Meta, mode: Mode, site: Loc, ops: &L) -> bool {
-    local::with(|l| l.steady_acquire(meta, mode, site, || ops.try_now())).unwrap_or(false)
+    local::with_steady(|l| Some(l.steady_acquire(meta, mode, site, || ops.try_now())))
+        .unwrap_or(false)
 }
 
 /// [`acquire`] with detection on.
@@ -600,10 +601,12 @@ pub(crate) fn release(meta: &Meta) {
     let Some(id) = meta.id_if_assigned() else {
         return;
     };
-    let found = local::with(|l| {
-        let found = l.remove(id);
-        l.record_with(|| Event::Release { object: id });
-        found
+    let found = local::with_steady(|l| l.steady_release(id)).or_else(|| {
+        local::with(|l| {
+            let found = l.remove(id);
+            l.record_with(|| Event::Release { object: id });
+            found
+        })
     });
     match found {
         Some(Some((_, mode))) => hb::released(meta, mode),

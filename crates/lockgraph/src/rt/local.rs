@@ -149,6 +149,33 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
         .flatten()
 }
 
+/// [`with`] for the steady paths, whose `f` calls nothing that could enter
+/// the runtime again: no allocation (the caller checks there is room), no
+/// recording (it bails out while this thread records), no callback beyond
+/// a raw lock operation. The state is used in place when no enclosing call
+/// on this thread is using it, without marking it in use: two stores
+/// saved per call, each of which the lock's atomic would wait for. `None`
+/// if it is in use or torn down (the caller takes the full path).
+#[inline(always)]
+pub(crate) fn with_steady<R>(f: impl FnOnce(&mut Local) -> Option<R>) -> Option<R> {
+    LOCAL
+        .try_with(|cell| {
+            // SAFETY: the shared reference it returns is dropped at once;
+            // it only tells that no `with` on this thread holds the state.
+            let free = unsafe { cell.try_borrow_unguarded() }.is_ok();
+            if !free {
+                return None;
+            }
+            // SAFETY: no borrow of the cell is live (checked just above, on
+            // this thread, which alone reaches it), and `f` cannot reach
+            // `with` or `with_steady` again (see above), so this is the only
+            // reference to the state until `f` returns.
+            f(unsafe { &mut *cell.as_ptr() })
+        })
+        .ok()
+        .flatten()
+}
+
 impl Local {
     /// Records an event, if recording. Not recording: one byte tested.
     #[inline(always)]
@@ -409,8 +436,9 @@ impl Local {
     /// The steady path of a blocking acquisition of `meta` in `mode`: the
     /// thread is registered with no released guard to claim and no failure
     /// streak, the object has its id, it is not an rwlock's first write,
-    /// and the chain is known; then it is pushed, `try_now` takes the
-    /// lock, and it is recorded. `false` if any of that does not hold: nothing
+    /// and the chain is known; then it is pushed and `try_now` takes the
+    /// lock. The thread records nothing (a recording thread takes the full
+    /// path), so that this runs under [`with_steady`]. `false` if any of that does not hold: nothing
     /// was taken or changed, and the full path decides.
     #[inline(always)]
     pub(crate) fn steady_acquire(
@@ -423,7 +451,13 @@ impl Local {
         let Some(shared) = &self.shared else {
             return false;
         };
-        if shared.pending.load(Ordering::Relaxed) || self.streak.is_some() {
+        // Nothing to claim, no streak, not recording, room on the stack:
+        // nothing below can allocate or call out (see `with_steady`).
+        if shared.pending.load(Ordering::Relaxed)
+            || self.streak.is_some()
+            || !self.rec_off
+            || !self.held.has_room()
+        {
             return false;
         }
         let (Some(id), Some(desc)) = (meta.id_if_assigned(), meta.desc_if_made()) else {
@@ -448,12 +482,17 @@ impl Local {
             self.held.remove(id);
             return false;
         }
-        self.record_with(|| Event::Acquire {
-            object: id,
-            mode,
-            site: sink::at(site),
-        });
         true
+    }
+
+    /// The steady path of a release of `id` by this thread: `None` while
+    /// it records (the full path does), else what [`Local::remove`] says.
+    #[inline(always)]
+    pub(crate) fn steady_release(&mut self, id: u64) -> Option<Option<(bool, Mode)>> {
+        if !self.rec_off {
+            return None;
+        }
+        Some(self.remove(id))
     }
 
     /// The chain hash with `id` pushed, without consulting the cache.
