@@ -172,3 +172,82 @@ fn locks_made_nested_once_and_dropped_never_reach_the_graph() {
     assert_eq!(now.edges, before.edges + 1);
     assert_eq!(now.locks, before.locks + 2);
 }
+
+/// Names made at run time (test locks need `&'static str`).
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+#[test]
+fn concurrent_threads_report_every_inversion_through_deferred_orders_and_nothing_else() {
+    let _one = serial();
+    setup();
+    const PAIRS: usize = 2;
+    const ROUNDS: usize = 60;
+    type Job = (Arc<Mutex<u32>>, Arc<Mutex<u32>>, bool, usize);
+    let mut ps = Vec::new();
+    let mut qs = Vec::new();
+    for k in 0..PAIRS {
+        let (send, recv) = std::sync::mpsc::channel::<Job>();
+        let (finished, wait_q) = std::sync::mpsc::channel::<()>();
+        // P takes a then b (b is fresh: deferred) and hands both on at
+        // once, going on with its next round, and stays alive (its buffer
+        // unpublished by its end) until Q is done. Q takes them again, the
+        // other way round every third round, and checks at once that the
+        // cycle was reported there. Both pairs run at once, so deferrals,
+        // publications and drops of the four threads interleave.
+        ps.push(std::thread::spawn(move || {
+            for r in 0..ROUNDS {
+                let a = Arc::new(Mutex::named(leak(format!("p{k}a{r}")), 0u32));
+                let b = Arc::new(Mutex::named(leak(format!("p{k}b{r}")), 0u32));
+                {
+                    let _ga = a.lock();
+                    let _gb = b.lock();
+                }
+                send.send((a, b, r % 3 == 0, r)).expect("Q receives");
+            }
+            drop(send);
+            let _ = wait_q.recv();
+        }));
+        qs.push(std::thread::spawn(move || {
+            let mut late = Vec::new();
+            for (a, b, invert, r) in recv {
+                if invert {
+                    {
+                        let _gb = b.lock();
+                        let _ga = a.lock();
+                    }
+                    let names = [format!("p{k}a{r}"), format!("p{k}b{r}")];
+                    if cycles_naming(&[&names[0], &names[1]]) != 1 {
+                        late.push(format!(
+                            "{}/{} not reported where it closed",
+                            names[0], names[1]
+                        ));
+                    }
+                } else {
+                    let _ga = a.lock();
+                    let _gb = b.lock();
+                }
+            }
+            let _ = finished.send(());
+            late
+        }));
+    }
+    let late: Vec<String> = qs.into_iter().flat_map(|q| q.join().expect("Q")).collect();
+    for p in ps {
+        p.join().expect("P");
+    }
+    assert!(late.is_empty(), "{}", late.join("\n"));
+    let mut wrong = Vec::new();
+    for k in 0..PAIRS {
+        for r in 0..ROUNDS {
+            let (a, b) = (format!("p{k}a{r}"), format!("p{k}b{r}"));
+            let found = cycles_naming(&[&a, &b]);
+            let expected = usize::from(r % 3 == 0);
+            if found != expected {
+                wrong.push(format!("{a}/{b}: {found} cycles, expected {expected}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
