@@ -191,6 +191,21 @@ pub struct LockOrderGraph {
     order: Order,
 }
 
+/// The next search's mark in `marks` (one slot per node index up to
+/// `bound`): a slot holding it was visited by this search. Wrapping
+/// around clears every slot, so an old mark never passes for a new one.
+fn next_epoch(marks: &mut Vec<u32>, epoch: &mut u32, bound: usize) -> u32 {
+    if marks.len() < bound {
+        marks.resize(bound, 0);
+    }
+    *epoch = epoch.wrapping_add(1);
+    if *epoch == 0 {
+        marks.iter_mut().for_each(|m| *m = 0);
+        *epoch = 1;
+    }
+    *epoch
+}
+
 /// An incremental topological order of the graph's edges that close no
 /// cycle, in the manner of Pearce and Kelly: every such edge `a → b` has
 /// `rank[a] < rank[b]`. While no edge closes a cycle (`back` is empty),
@@ -333,15 +348,7 @@ impl LockOrderGraph {
             return;
         }
         // Marks for this placement.
-        if o.mark.len() < self.bound {
-            o.mark.resize(self.bound, 0);
-        }
-        o.mark_epoch = o.mark_epoch.wrapping_add(1);
-        if o.mark_epoch == 0 {
-            o.mark.iter_mut().for_each(|m| *m = 0);
-            o.mark_epoch = 1;
-        }
-        let epoch = o.mark_epoch;
+        let epoch = next_epoch(&mut o.mark, &mut o.mark_epoch, self.bound);
         // Forward from v, over kept edges, through ranks below u's.
         let mut forward = std::mem::take(&mut o.forward);
         let mut stack = std::mem::take(&mut o.stack);
@@ -692,16 +699,10 @@ impl LockOrderGraph {
 
     fn shortest_path(&mut self, from: NodeIndex, to: NodeIndex) -> Option<Vec<EdgeIndex>> {
         let bound = self.bound;
-        if self.stamp.len() < bound {
-            self.stamp.resize(bound, 0);
+        if self.parent.len() < bound {
             self.parent.resize(bound, None);
         }
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
-            self.epoch = 1;
-        }
-        let epoch = self.epoch;
+        let epoch = next_epoch(&mut self.stamp, &mut self.epoch, bound);
         let mut queue = std::mem::take(&mut self.queue);
         queue.clear();
         self.stamp[from.index()] = epoch;
